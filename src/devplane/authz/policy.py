@@ -1,0 +1,85 @@
+"""The one permission vocabulary: every resource, the actions it supports, and what each means.
+
+Mirrors coder's `rbac/policy`. Roles (roles.py) may only grant what is listed here; a test
+fails on any (role, resource, action) triple that no case covers.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    READ = "read"
+    UPDATE = "update"
+    DELETE = "delete"
+    READ_PERSONAL = "read_personal"
+    UPDATE_PERSONAL = "update_personal"
+    ASSIGN = "assign"
+    UNASSIGN = "unassign"
+
+
+class Resource(StrEnum):
+    WILDCARD = "*"
+    USER = "user"
+    API_KEY = "api_key"
+    AUDIT_LOG = "audit_log"
+    DEPLOYMENT_CONFIG = "deployment_config"
+    ASSIGN_ROLE = "assign_role"
+    SYSTEM = "system"
+    DBCRYPT_KEY = "dbcrypt_key"
+    CHAT = "chat"
+
+
+# resource -> action -> one-line description. The source of truth for what exists.
+PERMISSIONS: dict[Resource, dict[Action, str]] = {
+    Resource.USER: {
+        Action.CREATE: "create a new user",
+        Action.READ: "read a user's public profile (username, roles, status)",
+        Action.UPDATE: "update another user's profile or status (suspend, activate)",
+        Action.DELETE: "delete a user",
+        Action.READ_PERSONAL: "read personal data such as email and login history",
+        Action.UPDATE_PERSONAL: "update personal data such as password",
+    },
+    Resource.API_KEY: {
+        Action.CREATE: "create an API key or session token",
+        Action.READ: "list API keys and read their metadata (never the secret)",
+        Action.UPDATE: "update key metadata such as last-used time",
+        Action.DELETE: "revoke an API key",
+    },
+    Resource.AUDIT_LOG: {
+        Action.CREATE: "write an audit entry",
+        Action.READ: "read the audit log",
+    },
+    Resource.DEPLOYMENT_CONFIG: {
+        Action.READ: "read deployment-wide configuration (including MCP server configs)",
+        Action.UPDATE: "change deployment-wide configuration (including MCP server configs)",
+    },
+    Resource.ASSIGN_ROLE: {
+        Action.READ: "list the roles that exist",
+        Action.ASSIGN: "grant a role to a user",
+        Action.UNASSIGN: "take a role from a user",
+    },
+    Resource.SYSTEM: {
+        Action.CREATE: "create internal system state",
+        Action.READ: "read internal system state",
+        Action.UPDATE: "update internal system state",
+        Action.DELETE: "delete internal system state",
+    },
+    Resource.DBCRYPT_KEY: {
+        Action.CREATE: "register an encryption key",
+        Action.READ: "read encryption key digests and status",
+        Action.UPDATE: "revoke an encryption key or re-encrypt data with the primary key",
+    },
+    Resource.CHAT: {
+        Action.CREATE: "start an AI chat",
+        Action.READ: "read a chat and its messages",
+        Action.UPDATE: "post messages or change a chat's MCP server selection",
+        Action.DELETE: "delete a chat",
+    },
+}
+
+
+def all_triples() -> list[tuple[Resource, Action]]:
+    return [(resource, action) for resource, actions in PERMISSIONS.items() for action in actions]

@@ -1,0 +1,130 @@
+"""Deployment settings: every field is an env var `DEVPLANE_<NAME>` and a `devplane server` flag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+KNOWN_EXPERIMENTS: dict[str, str] = {
+    "agents": "AI chats and admin-governed MCP server access.",
+}
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("devplane", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Server configuration. Field descriptions double as `--help` text and README reference."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPLANE_", extra="ignore")
+
+    http_address: str = Field("127.0.0.1:3000", description="Address the HTTP server listens on (host:port).")
+    access_url: str = Field("", description="URL users reach the server at; default derived from --http-address.")
+    data_dir: Path = Field(default_factory=_default_data_dir, description="Directory for the SQLite file and keys.")
+    pg_url: str = Field("", description="PostgreSQL URL; when set, SQLite is not used.")
+    experiments: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated experiments to enable; '*' for all."
+    )
+    external_token_encryption_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated base64 32-byte keys; the first encrypts, all decrypt.",
+    )
+    session_duration_seconds: int = Field(24 * 3600, ge=60, description="Lifetime of a login session token.")
+    max_api_key_lifetime_seconds: int = Field(
+        365 * 24 * 3600, ge=60, description="Longest lifetime an API key may be created with."
+    )
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest accepted request body.")
+    login_rate_limit: int = Field(
+        10, ge=1, description="Login attempts allowed per account and per client address per window."
+    )
+    login_rate_window_seconds: int = Field(60, ge=1, description="Window of the login rate limit.")
+    log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+    trusted_proxies: bool = Field(
+        False, description="Trust X-Forwarded-For for the client address (only behind a proxy you run)."
+    )
+
+    @field_validator("experiments", "external_token_encryption_keys", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("experiments")
+    @classmethod
+    def _known_experiments(cls, value: list[str]) -> list[str]:
+        unknown = [e for e in value if e != "*" and e not in KNOWN_EXPERIMENTS]
+        if unknown:
+            known = ", ".join(sorted(KNOWN_EXPERIMENTS))
+            raise ValueError(f"unknown experiment(s) {', '.join(unknown)}; known: {known}")
+        return value
+
+    @field_validator("access_url")
+    @classmethod
+    def _absolute_access_url(cls, value: str) -> str:
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError("must be an absolute http(s) URL, e.g. https://devplane.example.com")
+        return value.rstrip("/")
+
+    @field_validator("http_address")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:3000")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.http_address.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.http_address.rpartition(":")[2])
+
+    @property
+    def effective_access_url(self) -> str:
+        if self.access_url:
+            return self.access_url
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - we only turn a wildcard into a reachable name
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.effective_access_url.startswith("https://")
+
+    @property
+    def enabled_experiments(self) -> list[str]:
+        if "*" in self.experiments:
+            return sorted(KNOWN_EXPERIMENTS)
+        return sorted(set(self.experiments))
+
+    @property
+    def database_url(self) -> str:
+        if self.pg_url:
+            return to_asyncpg_url(self.pg_url)
+        return f"sqlite+aiosqlite:///{self.data_dir / 'devplane.db'}"
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return not self.pg_url
+
+
+def to_asyncpg_url(url: str) -> str:
+    """Accept the usual `postgres://` / `postgresql://` spellings and pin the async driver."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,200 @@
+"""AuthzStore: every Store method, checked against the actor (coder's dbauthz).
+
+Each method is one line over the helpers below. An unauthorized single-object read raises
+NotFound (existence is not leaked); an unauthorized write on an object the actor can see
+raises Forbidden, on one it cannot see NotFound.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+import structlog
+
+from devplane.authz.authorizer import Object, Subject, authorize, system_subject
+from devplane.authz.policy import Action, Resource
+from devplane.db.rows import (
+    APIKeyRow,
+    AuditLogFilter,
+    AuditLogRow,
+    DBCryptKeyRow,
+    EncryptedColumn,
+    EncryptedValue,
+    UserRow,
+)
+from devplane.db.store import Store
+from devplane.errors import Forbidden, NotFound
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R", bound="_HasObject")
+
+SYSTEM = Object(Resource.SYSTEM)
+AUDIT = Object(Resource.AUDIT_LOG)
+DBCRYPT = Object(Resource.DBCRYPT_KEY)
+
+
+class _HasObject(Protocol):
+    def authz_object(self) -> Object: ...
+
+
+def _user(user_id: uuid.UUID) -> Object:
+    return Object(Resource.USER, owner_id=user_id)
+
+
+class AuthzStore:
+    def __init__(self, inner: Store, actor: Subject) -> None:
+        self.inner = inner
+        self.actor = actor
+
+    def as_system(self, reason: str) -> AuthzStore:
+        if not reason:
+            raise ValueError("as_system needs a reason")
+        log.debug("store.as_system", reason=reason)
+        return AuthzStore(self.inner.as_system(reason), system_subject(reason))
+
+    # --- helpers -------------------------------------------------------------------------
+    def can(self, action: Action, obj: Object) -> bool:
+        return authorize(self.actor, action, obj)
+
+    def _require(self, action: Action, obj: Object) -> None:
+        if not self.can(action, obj):
+            raise Forbidden(f"Not authorized to {action.value} {obj.resource.value}.")
+
+    async def _fetch(self, fn: Callable[..., Awaitable[R]], *args: Any) -> R:
+        row = await fn(*args)
+        if not self.can(Action.READ, row.authz_object()):
+            raise NotFound()
+        return row
+
+    async def _filter(self, fn: Callable[..., Awaitable[list[R]]], *args: Any) -> list[R]:
+        return [r for r in await fn(*args) if self.can(Action.READ, r.authz_object())]
+
+    async def _write(self, action: Action, obj: Object, fn: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
+        if not self.can(action, obj):
+            if obj.owner_id is not None and not self.can(Action.READ, obj):
+                raise NotFound()
+            raise Forbidden(f"Not authorized to {action.value} {obj.resource.value}.")
+        return await fn(*args, **kw)
+
+    async def _site(self, action: Action, obj: Object, fn: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
+        self._require(action, obj)
+        return await fn(*args, **kw)
+
+    async def _write_fetched(
+        self, action: Action, fetch: Callable[[Any], Awaitable[_HasObject]], key: Any, fn: Callable[..., Awaitable[T]]
+    ) -> T:
+        row = await fetch(key)
+        return await self._write(action, row.authz_object(), fn, key)
+
+    # --- users -------------------------------------------------------------------------
+    async def count_users(self) -> int:
+        return await self._site(Action.READ, SYSTEM, self.inner.count_users)
+
+    async def get_user_by_id(self, user_id: uuid.UUID) -> UserRow:
+        return await self._fetch(self.inner.get_user_by_id, user_id)
+
+    async def get_user_by_username(self, username: str) -> UserRow:
+        return await self._fetch(self.inner.get_user_by_username, username)
+
+    async def get_user_by_email(self, email: str) -> UserRow:
+        return await self._fetch(self.inner.get_user_by_email, email)
+
+    async def list_users(self) -> list[UserRow]:
+        return await self._filter(self.inner.list_users)
+
+    async def insert_user(self, row: UserRow) -> UserRow:
+        return await self._write(Action.CREATE, row.authz_object(), self.inner.insert_user, row)
+
+    async def update_user_profile(self, user_id: uuid.UUID, *, username: str, email: str) -> UserRow:
+        return await self._write(
+            Action.UPDATE_PERSONAL,
+            _user(user_id),
+            self.inner.update_user_profile,
+            user_id,
+            username=username,
+            email=email,
+        )
+
+    async def update_user_password(self, user_id: uuid.UUID, hashed_password: str) -> UserRow:
+        return await self._write(
+            Action.UPDATE_PERSONAL, _user(user_id), self.inner.update_user_password, user_id, hashed_password
+        )
+
+    async def update_user_status(self, user_id: uuid.UUID, status: str) -> UserRow:
+        return await self._write(Action.UPDATE, _user(user_id), self.inner.update_user_status, user_id, status)
+
+    async def update_user_roles(self, user_id: uuid.UUID, roles: list[str]) -> UserRow:
+        return await self._site(
+            Action.ASSIGN, Object(Resource.ASSIGN_ROLE), self.inner.update_user_roles, user_id, roles
+        )
+
+    async def update_user_last_seen(self, user_id: uuid.UUID, at: dt.datetime) -> None:
+        return await self._site(Action.UPDATE, SYSTEM, self.inner.update_user_last_seen, user_id, at)
+
+    async def delete_user(self, user_id: uuid.UUID) -> None:
+        return await self._write(Action.DELETE, _user(user_id), self.inner.delete_user, user_id)
+
+    # --- API keys ------------------------------------------------------------------------
+    async def insert_api_key(self, row: APIKeyRow) -> APIKeyRow:
+        return await self._write(Action.CREATE, row.authz_object(), self.inner.insert_api_key, row)
+
+    async def get_api_key_by_id(self, key_id: str) -> APIKeyRow:
+        return await self._fetch(self.inner.get_api_key_by_id, key_id)
+
+    async def list_api_keys_by_user_id(self, user_id: uuid.UUID, login_type: str | None) -> list[APIKeyRow]:
+        return await self._filter(self.inner.list_api_keys_by_user_id, user_id, login_type)
+
+    async def update_api_key_last_used(self, key_id: str, at: dt.datetime) -> None:
+        return await self._site(Action.UPDATE, SYSTEM, self.inner.update_api_key_last_used, key_id, at)
+
+    async def delete_api_key(self, key_id: str) -> None:
+        return await self._write_fetched(Action.DELETE, self._fetch_key_for_write, key_id, self.inner.delete_api_key)
+
+    async def _fetch_key_for_write(self, key_id: str) -> APIKeyRow:
+        return await self._fetch(self.inner.get_api_key_by_id, key_id)
+
+    # --- audit ---------------------------------------------------------------------------
+    async def insert_audit_log(self, row: AuditLogRow) -> None:
+        return await self._site(Action.CREATE, AUDIT, self.inner.insert_audit_log, row)
+
+    async def list_audit_logs(self, flt: AuditLogFilter) -> tuple[list[AuditLogRow], int]:
+        return await self._site(Action.READ, AUDIT, self.inner.list_audit_logs, flt)
+
+    # --- dbcrypt -------------------------------------------------------------------------
+    async def get_dbcrypt_keys(self) -> list[DBCryptKeyRow]:
+        return await self._site(Action.READ, DBCRYPT, self.inner.get_dbcrypt_keys)
+
+    async def insert_dbcrypt_key(self, row: DBCryptKeyRow) -> DBCryptKeyRow:
+        return await self._site(Action.CREATE, DBCRYPT, self.inner.insert_dbcrypt_key, row)
+
+    async def revoke_dbcrypt_key(self, digest: str, at: dt.datetime) -> DBCryptKeyRow:
+        return await self._site(Action.UPDATE, DBCRYPT, self.inner.revoke_dbcrypt_key, digest, at)
+
+    async def count_encrypted_values(self, column: EncryptedColumn, key_id: str) -> int:
+        return await self._site(Action.READ, DBCRYPT, self.inner.count_encrypted_values, column, key_id)
+
+    async def list_encrypted_values(
+        self, column: EncryptedColumn, *, not_key_id: str | None, limit: int
+    ) -> list[EncryptedValue]:
+        return await self._site(
+            Action.UPDATE, DBCRYPT, self.inner.list_encrypted_values, column, not_key_id=not_key_id, limit=limit
+        )
+
+    async def update_encrypted_value(
+        self, column: EncryptedColumn, row_id: str, *, expected_key_id: str | None, value: str, key_id: str | None
+    ) -> bool:
+        return await self._site(
+            Action.UPDATE,
+            DBCRYPT,
+            self.inner.update_encrypted_value,
+            column,
+            row_id,
+            expected_key_id=expected_key_id,
+            value=value,
+            key_id=key_id,
+        )

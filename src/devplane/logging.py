@@ -1,0 +1,47 @@
+"""Structured JSON logs. Keyword-only fields; secrets are redacted as a second line of defence."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+# Any field whose name contains one of these is replaced before rendering. Code must not log
+# secrets in the first place; this catches mistakes like logging a whole header dict.
+_SECRET_MARKERS = ("authorization", "token", "password", "secret", "cookie", "api_key", "code_verifier")
+REDACTED = "[redacted]"
+
+
+def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in list(event):
+        if key in ("event", "level", "timestamp", "logger"):
+            continue
+        if any(marker in key.lower() for marker in _SECRET_MARKERS):
+            event[key] = REDACTED
+    return event
+
+
+def configure(level: str = "info", stream: Any = None) -> None:
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.INFO
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _redact,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    # Library loggers (uvicorn, sqlalchemy) go through stdlib logging: keep them quiet and
+    # never let uvicorn's access log print full URLs (query strings can carry OAuth codes).
+    logging.basicConfig(level=max(numeric, logging.WARNING), stream=stream or sys.stderr, format="%(message)s")
+    logging.getLogger("uvicorn.access").disabled = True

@@ -1,0 +1,162 @@
+"""Typed async client for the devplane API. Used by the CLI, the tests and scripts.
+
+async with Client("http://127.0.0.1:3000", token) as client:
+    me = await client.me()
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from devplane.sdk.audit import AuditLogsResponse
+from devplane.sdk.deployment import BuildInfo, Experiment
+from devplane.sdk.errors import DevplaneError, Response
+from devplane.sdk.users import (
+    APIKey,
+    CreateAPIKeyRequest,
+    CreateAPIKeyResponse,
+    CreateFirstUserRequest,
+    CreateUserRequest,
+    LoginRequest,
+    LoginResponse,
+    RoleName,
+    UpdateRolesRequest,
+    UpdateUserRequest,
+    User,
+)
+
+T = TypeVar("T")
+SESSION_HEADER = "Devplane-Session-Token"
+
+
+class Client:
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self._http = httpx.AsyncClient(base_url=self.url, transport=transport, timeout=timeout)
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The underlying httpx client, for routes the SDK does not wrap yet."""
+        return self._http
+
+    def headers(self) -> dict[str, str]:
+        return {SESSION_HEADER: self.token} if self.token else {}
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: BaseModel | Any = None,
+        params: dict[str, Any] | None = None,
+        expect: int | tuple[int, ...] = 200,
+    ) -> httpx.Response:
+        body = json.model_dump(mode="json", exclude_unset=True) if isinstance(json, BaseModel) else json
+        response = await self._http.request(method, path, json=body, params=params, headers=self.headers())
+        expected = (expect,) if isinstance(expect, int) else expect
+        if response.status_code not in expected:
+            raise _error(response)
+        return response
+
+    async def _get(self, path: str, model: type[T], **kw: Any) -> T:
+        return _parse(model, await self.request("GET", path, **kw))
+
+    # --- general -------------------------------------------------------------------------
+    async def buildinfo(self) -> BuildInfo:
+        return await self._get("/api/v2/buildinfo", BuildInfo)
+
+    async def experiments(self) -> list[Experiment]:
+        return await self._get("/api/v2/experiments", list[Experiment])
+
+    async def healthz(self) -> str:
+        return (await self.request("GET", "/healthz")).text
+
+    # --- users ---------------------------------------------------------------------------
+    async def has_first_user(self) -> bool:
+        response = await self.request("GET", "/api/v2/users/first", expect=(200, 404))
+        return response.status_code == 200
+
+    async def create_first_user(self, req: CreateFirstUserRequest) -> User:
+        return _parse(User, await self.request("POST", "/api/v2/users/first", json=req, expect=201))
+
+    async def login(self, req: LoginRequest) -> LoginResponse:
+        """Log in; the returned token is also kept on this client."""
+        result = _parse(LoginResponse, await self.request("POST", "/api/v2/users/login", json=req, expect=201))
+        self.token = result.session_token
+        self._http.cookies.clear()  # the header is authoritative for API clients
+        return result
+
+    async def logout(self) -> None:
+        await self.request("POST", "/api/v2/users/logout")
+
+    async def me(self) -> User:
+        return await self._get("/api/v2/users/me", User)
+
+    async def users(self) -> list[User]:
+        return await self._get("/api/v2/users", list[User])
+
+    async def user(self, ref: str | uuid.UUID) -> User:
+        return await self._get(f"/api/v2/users/{ref}", User)
+
+    async def create_user(self, req: CreateUserRequest) -> User:
+        return _parse(User, await self.request("POST", "/api/v2/users", json=req, expect=201))
+
+    async def update_user(self, ref: str | uuid.UUID, req: UpdateUserRequest) -> User:
+        return _parse(User, await self.request("PATCH", f"/api/v2/users/{ref}", json=req))
+
+    async def delete_user(self, ref: str | uuid.UUID) -> None:
+        await self.request("DELETE", f"/api/v2/users/{ref}", expect=204)
+
+    async def update_roles(self, ref: str | uuid.UUID, roles: list[RoleName]) -> User:
+        req = UpdateRolesRequest(roles=roles)
+        return _parse(User, await self.request("PUT", f"/api/v2/users/{ref}/roles", json=req))
+
+    # --- API keys ------------------------------------------------------------------------
+    async def create_api_key(self, ref: str | uuid.UUID, req: CreateAPIKeyRequest | None = None) -> str:
+        response = await self.request(
+            "POST", f"/api/v2/users/{ref}/keys", json=req or CreateAPIKeyRequest(), expect=201
+        )
+        return _parse(CreateAPIKeyResponse, response).key
+
+    async def api_keys(self, ref: str | uuid.UUID) -> list[APIKey]:
+        return await self._get(f"/api/v2/users/{ref}/keys", list[APIKey])
+
+    async def delete_api_key(self, ref: str | uuid.UUID, key_id: str) -> None:
+        await self.request("DELETE", f"/api/v2/users/{ref}/keys/{key_id}", expect=204)
+
+    # --- audit ---------------------------------------------------------------------------
+    async def audit_logs(self, q: str = "", *, limit: int = 50, offset: int = 0) -> AuditLogsResponse:
+        return await self._get("/api/v2/audit", AuditLogsResponse, params={"q": q, "limit": limit, "offset": offset})
+
+
+def _parse(model: type[T], response: httpx.Response) -> T:
+    return TypeAdapter(model).validate_json(response.content)
+
+
+def _error(response: httpx.Response) -> DevplaneError:
+    try:
+        envelope = Response.model_validate_json(response.content)
+    except ValueError:
+        envelope = Response(message=f"Unexpected response ({response.status_code}).", detail=response.text[:200])
+    return DevplaneError(response.status_code, envelope, dict(response.headers))

@@ -1,0 +1,102 @@
+"""Wire types for users, sessions, API keys and roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
+
+USERNAME_PATTERN = r"^[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?$"
+Username = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=32, pattern=USERNAME_PATTERN),
+    Field(description="1-32 chars: lowercase letters, digits, '-' and '_'; starts and ends alphanumeric."),
+]
+Password = Annotated[str, Field(min_length=1, max_length=256, description="At least 8 characters, mixed classes.")]
+
+
+class UserStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class RoleName(StrEnum):
+    OWNER = "owner"
+    MEMBER = "member"
+    AUDITOR = "auditor"
+    USER_ADMIN = "user-admin"
+
+
+class User(BaseModel):
+    id: uuid.UUID
+    username: str
+    email: str | None = Field(None, description="Shown only to the user and to those who may read personal data.")
+    roles: list[RoleName] = Field(description="Explicit roles; every user is also a member.")
+    status: UserStatus
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    last_seen_at: dt.datetime | None = None
+
+
+class CreateFirstUserRequest(BaseModel):
+    email: EmailStr
+    username: Username
+    password: Password
+
+
+class CreateUserRequest(BaseModel):
+    email: EmailStr
+    username: Username
+    password: Password
+    roles: list[RoleName] = Field(default_factory=list)
+
+
+class UpdateUserRequest(BaseModel):
+    """Absent fields are left as they are."""
+
+    username: Username | None = None
+    email: EmailStr | None = None
+    password: Password | None = None
+    old_password: str | None = Field(None, description="Required when changing your own password.")
+    status: UserStatus | None = None
+
+
+class UpdateRolesRequest(BaseModel):
+    roles: list[RoleName]
+
+
+class LoginRequest(BaseModel):
+    email: EmailStr
+    password: Annotated[str, Field(max_length=256)]
+
+
+class LoginResponse(BaseModel):
+    session_token: str
+
+
+class CreateAPIKeyRequest(BaseModel):
+    lifetime_seconds: int | None = Field(None, ge=60, description="Defaults to 30 days.")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] = ""
+
+
+class CreateAPIKeyResponse(BaseModel):
+    key: str = Field(description="The token. Shown once; only a hash is stored.")
+
+
+class APIKey(BaseModel):
+    id: str
+    user_id: uuid.UUID
+    name: str
+    login_type: str
+    lifetime_seconds: int
+    expires_at: dt.datetime
+    created_at: dt.datetime
+    last_used_at: dt.datetime
+
+
+class Role(BaseModel):
+    name: str
+    display_name: str
