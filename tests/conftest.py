@@ -115,7 +115,7 @@ async def state(settings: Settings) -> AsyncIterator[AppState]:
     try:
         yield st
     finally:
-        await st.engine.dispose()
+        await st.db.dispose()
 
 
 @pytest.fixture

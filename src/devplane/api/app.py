@@ -11,11 +11,10 @@ from fastapi import FastAPI
 from devplane import __version__
 from devplane.api import errors
 from devplane.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from devplane.api.routes import audit, health, keys, users
+from devplane.api.routes import audit, chats, health, keys, mcp, users
 from devplane.api.state import AppState
 from devplane.config import Settings
-from devplane.db import migrate
-from devplane.db.engine import make_engine, make_session_factory
+from devplane.db.database import Database
 from devplane.services.keys import check_keys, load_keyring
 from devplane.services.ratelimit import RateLimiter
 
@@ -27,16 +26,15 @@ async def start(settings: Settings) -> AppState:
     if settings.uses_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     keyring = load_keyring(settings)
-    engine = make_engine(settings.database_url)
+    db = Database(settings.database_url, keyring)
     try:
-        await migrate.upgrade(engine)
-        factory = make_session_factory(engine)
-        await check_keys(factory, keyring)
+        await db.migrate()
+        await check_keys(db)
     except BaseException:
-        await engine.dispose()
+        await db.dispose()
         raise
     limiter = RateLimiter(settings.login_rate_limit, settings.login_rate_window_seconds)
-    return AppState(settings=settings, engine=engine, session_factory=factory, keyring=keyring, login_limiter=limiter)
+    return AppState(settings=settings, db=db, login_limiter=limiter)
 
 
 def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
@@ -56,7 +54,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
             yield
         finally:
             if own:
-                await app.state.devplane.engine.dispose()
+                await app.state.devplane.db.dispose()
 
     app = FastAPI(
         title="devplane",
@@ -70,7 +68,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     if state is not None:
         app.state.devplane = state
     errors.install(app)
-    for module in (health, users, keys, audit):
+    for module in (health, users, keys, audit, mcp, chats):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

@@ -1,22 +1,18 @@
-"""Request dependencies. The store stack is built here, in one place:
-`CryptStore(AuthzStore(SqlStore(session), actor))`.
-"""
+"""Request dependencies: one transaction per request, the caller's identity, and the store
+stack for that identity (built by `Tx.store`, i.e. db/database.py and db/stack.py)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from devplane.api.state import AppState
 from devplane.authz.authorizer import ANONYMOUS, Subject
-from devplane.db import crypt_store
-from devplane.db.authz_store import AuthzStore
+from devplane.db.database import Tx
 from devplane.db.rows import APIKeyRow, UserRow
-from devplane.db.sql_store import SqlStore
 from devplane.db.store import Store
 from devplane.errors import Forbidden, Unauthorized
 from devplane.services import auth
@@ -31,30 +27,26 @@ def app_state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(app_state)]
 
 
-async def db_session(request: Request, state: State) -> AsyncIterator[AsyncSession]:
-    """One session per request, committed once when the route returns without error.
+async def db_tx(request: Request, state: State) -> AsyncIterator[Tx]:
+    """One transaction per request, committed once when the route returns without error.
 
     `request.state.commit_on_error` lets a route keep writes made before it fails on purpose
     (a failed login's audit entry).
     """
-    async with state.session_factory() as session:
+    async with state.db.session() as tx:
         try:
-            yield session
+            yield tx
         except BaseException:
             if getattr(request.state, "commit_on_error", False):
-                await session.commit()
+                await tx.commit()
             else:
-                await session.rollback()
+                await tx.rollback()
             raise
         else:
-            await session.commit()
+            await tx.commit()
 
 
-Session = Annotated[AsyncSession, Depends(db_session, scope="function")]
-
-
-def build_store(session: AsyncSession, actor: Subject, state: AppState) -> Store:
-    return crypt_store.wrap(AuthzStore(SqlStore(session), actor), state.keyring)
+Transaction = Annotated[Tx, Depends(db_tx, scope="function")]
 
 
 def extract_token(request: Request) -> str | None:
@@ -84,14 +76,14 @@ class Auth:
     actor: Subject
 
 
-async def authenticate(request: Request, session: Session, state: State) -> Auth:
+async def authenticate(request: Request, tx: Transaction) -> Auth:
     token = extract_token(request)
     if token is None:
         raise Unauthorized(
             "You must be signed in.",
             detail=f"Send a token as 'Authorization: Bearer <token>' or the {auth.SESSION_HEADER} header.",
         )
-    user, key = await auth.authenticate(build_store(session, ANONYMOUS, state), token)
+    user, key = await auth.authenticate(tx.store(ANONYMOUS), token)
     actor = Subject(user_id=user.id, roles=user.roles)
     request.state.actor_username = user.username
     return Auth(user=user, key=key, actor=actor)
@@ -123,12 +115,12 @@ def authed_context(request: Request, current: CurrentAuth, state: State) -> Requ
     )
 
 
-def user_store(session: Session, current: CurrentAuth, state: State) -> Store:
-    return build_store(session, current.actor, state)
+def user_store(tx: Transaction, current: CurrentAuth) -> Store:
+    return tx.store(current.actor)
 
 
-def anonymous_store(session: Session, state: State) -> Store:
-    return build_store(session, ANONYMOUS, state)
+def anonymous_store(tx: Transaction) -> Store:
+    return tx.store(ANONYMOUS)
 
 
 Ctx = Annotated[RequestContext, Depends(authed_context)]
@@ -137,7 +129,7 @@ UserStore = Annotated[Store, Depends(user_store)]
 AnonStore = Annotated[Store, Depends(anonymous_store)]
 
 
-def require_experiment(name: str) -> object:
+def require_experiment(name: str) -> Any:
     async def check(state: State) -> None:
         if name not in state.settings.enabled_experiments:
             raise Forbidden(f"Experiment '{name}' is not enabled.")

@@ -5,19 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
 from devplane.config import Settings
 from devplane.crypto.keyring import Keyring
+from devplane.db.database import Database
 from devplane.services.ratelimit import RateLimiter
 
 
 @dataclass
 class AppState:
     settings: Settings
-    engine: AsyncEngine
-    session_factory: async_sessionmaker[AsyncSession]
-    keyring: Keyring
+    db: Database
     login_limiter: RateLimiter
     # Later subsystems (MCP pool, pubsub) hang their handles here.
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def keyring(self) -> Keyring:
+        return self.db.keyring

@@ -30,6 +30,7 @@ class Resource(StrEnum):
     SYSTEM = "system"
     DBCRYPT_KEY = "dbcrypt_key"
     CHAT = "chat"
+    MCP_USER_TOKEN = "mcp_user_token"  # noqa: S105 - a resource name, not a token
 
 
 # resource -> action -> one-line description. The source of truth for what exists.
@@ -71,6 +72,12 @@ PERMISSIONS: dict[Resource, dict[Action, str]] = {
         Action.CREATE: "register an encryption key",
         Action.READ: "read encryption key digests and status",
         Action.UPDATE: "revoke an encryption key or re-encrypt data with the primary key",
+    },
+    Resource.MCP_USER_TOKEN: {
+        Action.CREATE: "connect your account to an MCP server (store an OAuth2 token)",
+        Action.READ: "use or inspect a stored MCP OAuth2 token",
+        Action.UPDATE: "refresh a stored MCP OAuth2 token",
+        Action.DELETE: "disconnect from an MCP server (delete the token)",
     },
     Resource.CHAT: {
         Action.CREATE: "start an AI chat",

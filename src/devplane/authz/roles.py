@@ -29,6 +29,7 @@ MEMBER = Role(
         Resource.USER: frozenset({Action.READ, Action.READ_PERSONAL, Action.UPDATE_PERSONAL}),
         Resource.API_KEY: frozenset({Action.CREATE, Action.READ, Action.UPDATE, Action.DELETE}),
         Resource.CHAT: frozenset({Action.CREATE, Action.READ, Action.UPDATE, Action.DELETE}),
+        Resource.MCP_USER_TOKEN: frozenset({Action.CREATE, Action.READ, Action.UPDATE, Action.DELETE}),
     },
 )
 

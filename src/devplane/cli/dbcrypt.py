@@ -12,8 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from devplane.cli.server import load_settings
 from devplane.config import Settings
-from devplane.db import migrate
-from devplane.db.engine import make_engine, make_session_factory
+from devplane.db.database import Database
 from devplane.errors import DomainError
 from devplane.services import dbcrypt
 from devplane.services.keys import StartupError, check_keys, load_keyring
@@ -33,13 +32,15 @@ def _settings(pg_url: str | None, data_dir: Path | None, keys: str | None) -> Se
     return load_settings(pg_url=pg_url, data_dir=data_dir, external_token_encryption_keys=keys)
 
 
-async def _open(settings: Settings) -> tuple[object, object, object]:
-    keyring = load_keyring(settings)
-    engine = make_engine(settings.database_url)
-    await migrate.upgrade(engine)
-    factory = make_session_factory(engine)
-    await check_keys(factory, keyring)
-    return engine, factory, keyring
+async def _open(settings: Settings) -> Database:
+    db = Database(settings.database_url, load_keyring(settings))
+    try:
+        await db.migrate()
+        await check_keys(db)
+    except BaseException:
+        await db.dispose()
+        raise
+    return db
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -60,7 +61,7 @@ def rotate(
     settings = _settings(pg_url, data_dir, keys)
 
     async def run() -> dbcrypt.RotationResult:
-        engine, factory, keyring = await _open(settings)
+        db = await _open(settings)
         try:
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
                 tasks: dict[str, TaskID] = {}
@@ -70,9 +71,9 @@ def rotate(
                         tasks[name] = bar.add_task(name, total=total)
                     bar.update(tasks[name], completed=done, total=total)
 
-                return await dbcrypt.rotate(factory, keyring, batch_size=batch_size, progress=report)  # type: ignore[arg-type]
+                return await dbcrypt.rotate(db, batch_size=batch_size, progress=report)
         finally:
-            await engine.dispose()  # type: ignore[attr-defined]
+            await db.dispose()
 
     try:
         result = asyncio.run(run())
@@ -88,11 +89,11 @@ def revoke(digest: str, pg_url: PgUrl = None, data_dir: DataDir = None, keys: Ke
     settings = _settings(pg_url, data_dir, keys)
 
     async def run() -> None:
-        engine, factory, keyring = await _open(settings)
+        db = await _open(settings)
         try:
-            await dbcrypt.revoke(factory, keyring, digest)  # type: ignore[arg-type]
+            await dbcrypt.revoke(db, digest)
         finally:
-            await engine.dispose()  # type: ignore[attr-defined]
+            await db.dispose()
 
     try:
         asyncio.run(run())

@@ -109,4 +109,4 @@ async def _serve(settings: Settings) -> None:
     try:
         await srv.serve()  # uvicorn handles SIGTERM/SIGINT: stops accepting, drains, runs lifespan exit
     finally:
-        await state.engine.dispose()
+        await state.db.dispose()

@@ -1,7 +1,7 @@
 """AuthzStore: every Store method, checked against the actor (coder's dbauthz).
 
-Each method is one line over the helpers below. An unauthorized single-object read raises
-NotFound (existence is not leaked); an unauthorized write on an object the actor can see
+Each method is one line over the helpers in authz_base.py. An unauthorized single-object read
+raises NotFound (existence is not leaked); an unauthorized write on an object the actor can see
 raises Forbidden, on one it cannot see NotFound.
 """
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar
 
 import structlog
 
-from devplane.authz.authorizer import Object, Subject, authorize, system_subject
+from devplane.authz.authorizer import Object, Subject, system_subject
 from devplane.authz.policy import Action, Resource
+from devplane.db.authz_base import AUDIT, DBCRYPT, SYSTEM, user_object
+from devplane.db.authz_mcp import AuthzMCP
 from devplane.db.rows import (
     APIKeyRow,
     AuditLogFilter,
@@ -26,27 +26,11 @@ from devplane.db.rows import (
     UserRow,
 )
 from devplane.db.store import Store
-from devplane.errors import Forbidden, NotFound
 
 log = structlog.get_logger(__name__)
 
-T = TypeVar("T")
-R = TypeVar("R", bound="_HasObject")
 
-SYSTEM = Object(Resource.SYSTEM)
-AUDIT = Object(Resource.AUDIT_LOG)
-DBCRYPT = Object(Resource.DBCRYPT_KEY)
-
-
-class _HasObject(Protocol):
-    def authz_object(self) -> Object: ...
-
-
-def _user(user_id: uuid.UUID) -> Object:
-    return Object(Resource.USER, owner_id=user_id)
-
-
-class AuthzStore:
+class AuthzStore(AuthzMCP):
     def __init__(self, inner: Store, actor: Subject) -> None:
         self.inner = inner
         self.actor = actor
@@ -57,39 +41,8 @@ class AuthzStore:
         log.debug("store.as_system", reason=reason)
         return AuthzStore(self.inner.as_system(reason), system_subject(reason))
 
-    # --- helpers -------------------------------------------------------------------------
-    def can(self, action: Action, obj: Object) -> bool:
-        return authorize(self.actor, action, obj)
-
-    def _require(self, action: Action, obj: Object) -> None:
-        if not self.can(action, obj):
-            raise Forbidden(f"Not authorized to {action.value} {obj.resource.value}.")
-
-    async def _fetch(self, fn: Callable[..., Awaitable[R]], *args: Any) -> R:
-        row = await fn(*args)
-        if not self.can(Action.READ, row.authz_object()):
-            raise NotFound()
-        return row
-
-    async def _filter(self, fn: Callable[..., Awaitable[list[R]]], *args: Any) -> list[R]:
-        return [r for r in await fn(*args) if self.can(Action.READ, r.authz_object())]
-
-    async def _write(self, action: Action, obj: Object, fn: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
-        if not self.can(action, obj):
-            if obj.owner_id is not None and not self.can(Action.READ, obj):
-                raise NotFound()
-            raise Forbidden(f"Not authorized to {action.value} {obj.resource.value}.")
-        return await fn(*args, **kw)
-
-    async def _site(self, action: Action, obj: Object, fn: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
-        self._require(action, obj)
-        return await fn(*args, **kw)
-
-    async def _write_fetched(
-        self, action: Action, fetch: Callable[[Any], Awaitable[_HasObject]], key: Any, fn: Callable[..., Awaitable[T]]
-    ) -> T:
-        row = await fetch(key)
-        return await self._write(action, row.authz_object(), fn, key)
+    async def _fetch_key_for_write(self, key_id: str) -> APIKeyRow:
+        return await self._fetch(self.inner.get_api_key_by_id, key_id)
 
     # --- users -------------------------------------------------------------------------
     async def count_users(self) -> int:
@@ -108,12 +61,12 @@ class AuthzStore:
         return await self._filter(self.inner.list_users)
 
     async def insert_user(self, row: UserRow) -> UserRow:
-        return await self._write(Action.CREATE, row.authz_object(), self.inner.insert_user, row)
+        return await self._site(Action.CREATE, row.authz_object(), self.inner.insert_user, row)
 
     async def update_user_profile(self, user_id: uuid.UUID, *, username: str, email: str) -> UserRow:
         return await self._write(
             Action.UPDATE_PERSONAL,
-            _user(user_id),
+            user_object(user_id),
             self.inner.update_user_profile,
             user_id,
             username=username,
@@ -122,11 +75,11 @@ class AuthzStore:
 
     async def update_user_password(self, user_id: uuid.UUID, hashed_password: str) -> UserRow:
         return await self._write(
-            Action.UPDATE_PERSONAL, _user(user_id), self.inner.update_user_password, user_id, hashed_password
+            Action.UPDATE_PERSONAL, user_object(user_id), self.inner.update_user_password, user_id, hashed_password
         )
 
     async def update_user_status(self, user_id: uuid.UUID, status: str) -> UserRow:
-        return await self._write(Action.UPDATE, _user(user_id), self.inner.update_user_status, user_id, status)
+        return await self._write(Action.UPDATE, user_object(user_id), self.inner.update_user_status, user_id, status)
 
     async def update_user_roles(self, user_id: uuid.UUID, roles: list[str]) -> UserRow:
         return await self._site(
@@ -137,11 +90,11 @@ class AuthzStore:
         return await self._site(Action.UPDATE, SYSTEM, self.inner.update_user_last_seen, user_id, at)
 
     async def delete_user(self, user_id: uuid.UUID) -> None:
-        return await self._write(Action.DELETE, _user(user_id), self.inner.delete_user, user_id)
+        return await self._write(Action.DELETE, user_object(user_id), self.inner.delete_user, user_id)
 
     # --- API keys ------------------------------------------------------------------------
     async def insert_api_key(self, row: APIKeyRow) -> APIKeyRow:
-        return await self._write(Action.CREATE, row.authz_object(), self.inner.insert_api_key, row)
+        return await self._site(Action.CREATE, row.authz_object(), self.inner.insert_api_key, row)
 
     async def get_api_key_by_id(self, key_id: str) -> APIKeyRow:
         return await self._fetch(self.inner.get_api_key_by_id, key_id)
@@ -154,9 +107,6 @@ class AuthzStore:
 
     async def delete_api_key(self, key_id: str) -> None:
         return await self._write_fetched(Action.DELETE, self._fetch_key_for_write, key_id, self.inner.delete_api_key)
-
-    async def _fetch_key_for_write(self, key_id: str) -> APIKeyRow:
-        return await self._fetch(self.inner.get_api_key_by_id, key_id)
 
     # --- audit ---------------------------------------------------------------------------
     async def insert_audit_log(self, row: AuditLogRow) -> None:
@@ -175,8 +125,12 @@ class AuthzStore:
     async def revoke_dbcrypt_key(self, digest: str, at: dt.datetime) -> DBCryptKeyRow:
         return await self._site(Action.UPDATE, DBCRYPT, self.inner.revoke_dbcrypt_key, digest, at)
 
-    async def count_encrypted_values(self, column: EncryptedColumn, key_id: str) -> int:
-        return await self._site(Action.READ, DBCRYPT, self.inner.count_encrypted_values, column, key_id)
+    async def count_encrypted_values(
+        self, column: EncryptedColumn, key_id: str | None, *, not_key_id: str | None = None
+    ) -> int:
+        return await self._site(
+            Action.READ, DBCRYPT, self.inner.count_encrypted_values, column, key_id, not_key_id=not_key_id
+        )
 
     async def list_encrypted_values(
         self, column: EncryptedColumn, *, not_key_id: str | None, limit: int

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from devplane.crypto.cipher import CipherError
 from devplane.crypto.keyring import Keyring
-from devplane.db.encrypted import ENCRYPTED_COLUMNS
+from devplane.db.crypt_mcp import CryptMCP
 from devplane.db.rows import DBCryptKeyRow, EncryptedColumn
 from devplane.db.store import Store
 from devplane.errors import DecryptFailed
@@ -31,7 +31,7 @@ class KeyCheckError(Exception):
     """A configured key is wrong or revoked; the server must not start."""
 
 
-class CryptStore:
+class CryptStore(CryptMCP):
     def __init__(self, inner: Store, keyring: Keyring) -> None:
         self.inner = inner
         self.keyring = keyring
@@ -113,17 +113,6 @@ class CryptStore:
             ):
                 done += 1
         return done
-
-    async def pending_rotation(self) -> dict[str, int]:
-        """How many values of each encrypted column are not under the primary key."""
-        primary = self.keyring.primary
-        counts: dict[str, int] = {}
-        if primary is None:
-            return counts
-        for column in ENCRYPTED_COLUMNS:
-            rows = await self.inner.list_encrypted_values(column, not_key_id=primary.digest, limit=1_000_000)
-            counts[f"{column.table}.{column.column}"] = len(rows)
-        return counts
 
 
 def wrap(inner: Store, keyring: Keyring) -> Store:

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -15,7 +16,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -100,3 +104,136 @@ class DBCryptKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     test: Mapped[str] = mapped_column(Text)
+
+
+def _key_fk() -> ForeignKey:
+    # A key that still encrypts a value cannot be revoked: revoking nulls active_key_digest.
+    return ForeignKey("dbcrypt_keys.active_key_digest")
+
+
+class MCPServerConfig(Base):
+    __tablename__ = "mcp_server_configs"
+    __table_args__ = (
+        CheckConstraint("transport IN ('streamable_http', 'sse')", name="transport"),
+        CheckConstraint("auth_type IN ('none', 'oauth2', 'api_key', 'custom_headers')", name="auth_type"),
+        CheckConstraint("availability IN ('force_on', 'default_on', 'default_off')", name="availability"),
+        Index(
+            "idx_mcp_server_configs_enabled",
+            "enabled",
+            postgresql_where=text("enabled = true"),
+            sqlite_where=text("enabled = 1"),
+        ),
+        Index(
+            "idx_mcp_server_configs_forced",
+            "enabled",
+            "availability",
+            postgresql_where=text("enabled = true AND availability = 'force_on'"),
+            sqlite_where=text("enabled = 1 AND availability = 'force_on'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    slug: Mapped[str] = mapped_column(Text, unique=True)
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    icon_url: Mapped[str] = mapped_column(Text, server_default="")
+    transport: Mapped[str] = mapped_column(Text, server_default="streamable_http")
+    url: Mapped[str] = mapped_column(Text)
+    auth_type: Mapped[str] = mapped_column(Text, server_default="none")
+    oauth2_client_id: Mapped[str] = mapped_column(Text, server_default="")
+    oauth2_client_secret: Mapped[str] = mapped_column(Text, server_default="")
+    oauth2_client_secret_key_id: Mapped[str | None] = mapped_column(Text, _key_fk(), nullable=True)
+    oauth2_auth_url: Mapped[str] = mapped_column(Text, server_default="")
+    oauth2_token_url: Mapped[str] = mapped_column(Text, server_default="")
+    oauth2_revocation_url: Mapped[str] = mapped_column(Text, server_default="")
+    oauth2_scopes: Mapped[str] = mapped_column(Text, server_default="")
+    api_key_header: Mapped[str] = mapped_column(Text, server_default="Authorization")
+    api_key_value: Mapped[str] = mapped_column(Text, server_default="")
+    api_key_value_key_id: Mapped[str | None] = mapped_column(Text, _key_fk(), nullable=True)
+    custom_headers: Mapped[str] = mapped_column(Text, server_default="{}")
+    custom_headers_key_id: Mapped[str | None] = mapped_column(Text, _key_fk(), nullable=True)
+    # Header names only, in clear, so admins can see what is set without decrypting values.
+    custom_header_names: Mapped[list[str]] = mapped_column(JSONType)
+    tool_allow_list: Mapped[list[str]] = mapped_column(JSONType)
+    tool_deny_list: Mapped[list[str]] = mapped_column(JSONType)
+    availability: Mapped[str] = mapped_column(Text, server_default="default_off")
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class MCPServerUserToken(Base):
+    __tablename__ = "mcp_server_user_tokens"
+    __table_args__ = (
+        UniqueConstraint("mcp_server_config_id", "user_id"),
+        Index("idx_mcp_server_user_tokens_user_id", "user_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    mcp_server_config_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("mcp_server_configs.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
+    access_token: Mapped[str] = mapped_column(Text)
+    access_token_key_id: Mapped[str | None] = mapped_column(Text, _key_fk(), nullable=True)
+    refresh_token: Mapped[str] = mapped_column(Text, server_default="")
+    refresh_token_key_id: Mapped[str | None] = mapped_column(Text, _key_fk(), nullable=True)
+    token_type: Mapped[str] = mapped_column(Text, server_default="Bearer")
+    expiry: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set when a refresh failed permanently (invalid_grant); the user must reconnect.
+    refresh_failure_reason: Mapped[str] = mapped_column(Text, server_default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class MCPOAuth2State(Base):
+    """Pending OAuth2 authorizations. Server-side so state is single-use across replicas."""
+
+    __tablename__ = "mcp_oauth2_states"
+    __table_args__ = (Index("ix_mcp_oauth2_states_expires_at", "expires_at"),)
+
+    # sha256 of the state parameter: a database leak does not reveal usable states.
+    state_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
+    mcp_server_config_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("mcp_server_configs.id", ondelete="CASCADE")
+    )
+    code_verifier: Mapped[str] = mapped_column(Text)
+    code_verifier_key_id: Mapped[str | None] = mapped_column(Text, _key_fk(), nullable=True)
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Chat(Base):
+    __tablename__ = "chats"
+    __table_args__ = (Index("ix_chats_owner_id", "owner_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(Text, server_default="")
+    # No FK (an array of ids); deleting a config strips its id in the same transaction.
+    mcp_server_ids: Mapped[list[str]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ChatMessage(Base):
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        CheckConstraint("role IN ('user', 'assistant', 'system', 'tool')", name="role"),
+        Index("ix_chat_messages_chat_id_created_at", "chat_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    chat_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("chats.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(Text)
+    content: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

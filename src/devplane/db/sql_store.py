@@ -20,6 +20,7 @@ from devplane.db.rows import (
     EncryptedValue,
     UserRow,
 )
+from devplane.db.sql_mcp import SqlMCPQueries
 from devplane.errors import Conflict, NotFound
 
 
@@ -86,7 +87,7 @@ def _dbcrypt(o: m.DBCryptKey) -> DBCryptKeyRow:
     )
 
 
-class SqlStore:
+class SqlStore(SqlMCPQueries):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -305,9 +306,16 @@ class SqlStore:
         # Typed id column: SQLite stores Uuid as 32 hex chars, PostgreSQL natively.
         return table(col.table, column(col.id_column, Uuid), column(col.column, Text), column(col.key_id_column, Text))
 
-    async def count_encrypted_values(self, column_: EncryptedColumn, key_id: str) -> int:
+    async def count_encrypted_values(
+        self, column_: EncryptedColumn, key_id: str | None, *, not_key_id: str | None = None
+    ) -> int:
         t = self._table(column_)
-        stmt = select(func.count()).select_from(t).where(t.c[column_.key_id_column] == key_id)
+        val_c, key_c = t.c[column_.column], t.c[column_.key_id_column]
+        stmt = select(func.count()).select_from(t).where(val_c != "")
+        if key_id is not None:
+            stmt = stmt.where(key_c == key_id)
+        elif not_key_id is not None:
+            stmt = stmt.where((key_c.is_(None)) | (key_c != not_key_id))
         return int((await self.session.execute(stmt)).scalar_one())
 
     async def list_encrypted_values(

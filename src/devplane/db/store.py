@@ -12,6 +12,13 @@ import uuid
 from dataclasses import fields
 from typing import Any, Protocol
 
+from devplane.db.mcp_rows import (
+    ChatMessageRow,
+    ChatRow,
+    MCPOAuth2StateRow,
+    MCPServerConfigRow,
+    MCPServerUserTokenRow,
+)
 from devplane.db.rows import (
     APIKeyRow,
     AuditLogFilter,
@@ -123,8 +130,10 @@ class Store(Protocol):
         """Move digest from active to revoked. Conflict when rows still use it."""
         ...
 
-    async def count_encrypted_values(self, column: EncryptedColumn, key_id: str) -> int:
-        """How many values of `column` are encrypted with `key_id`."""
+    async def count_encrypted_values(
+        self, column: EncryptedColumn, key_id: str | None, *, not_key_id: str | None = None
+    ) -> int:
+        """Non-empty values of `column` encrypted with `key_id`, or (key_id None) not with `not_key_id`."""
         ...
 
     async def list_encrypted_values(
@@ -137,6 +146,112 @@ class Store(Protocol):
         self, column: EncryptedColumn, row_id: str, *, expected_key_id: str | None, value: str, key_id: str | None
     ) -> bool:
         """Compare-and-set one value; False when it changed underneath (rotation retries)."""
+        ...
+
+    # --- MCP server configs --------------------------------------------------------------
+    async def get_mcp_server_config_by_id(
+        self, config_id: uuid.UUID, *, for_update: bool = False
+    ) -> MCPServerConfigRow:
+        """Raise NotFound when missing. `for_update` locks the row until the transaction ends."""
+        ...
+
+    async def get_mcp_server_config_by_slug(self, slug: str) -> MCPServerConfigRow:
+        """Raise NotFound when missing."""
+        ...
+
+    async def list_mcp_server_configs(self) -> list[MCPServerConfigRow]:
+        """All configs ordered by display_name."""
+        ...
+
+    async def list_enabled_mcp_server_configs(self) -> list[MCPServerConfigRow]:
+        """Enabled configs ordered by display_name."""
+        ...
+
+    async def list_mcp_server_configs_by_ids(self, ids: list[uuid.UUID]) -> list[MCPServerConfigRow]:
+        """Configs among `ids` (missing ones are simply absent), ordered by display_name."""
+        ...
+
+    async def list_forced_mcp_server_configs(self) -> list[MCPServerConfigRow]:
+        """Enabled `force_on` configs ordered by display_name."""
+        ...
+
+    async def insert_mcp_server_config(self, row: MCPServerConfigRow) -> MCPServerConfigRow:
+        """Raise Conflict on a duplicate slug."""
+        ...
+
+    async def update_mcp_server_config(self, row: MCPServerConfigRow) -> MCPServerConfigRow:
+        """Write every column of `row`; raise Conflict on a duplicate slug, NotFound when missing."""
+        ...
+
+    async def delete_mcp_server_config(self, config_id: uuid.UUID) -> None:
+        """Delete a config, its users' tokens, and its id from every chat's selection."""
+        ...
+
+    # --- MCP per-user OAuth2 tokens ---------------------------------------------------------
+    async def get_mcp_server_user_token(
+        self, config_id: uuid.UUID, user_id: uuid.UUID, *, for_update: bool = False
+    ) -> MCPServerUserTokenRow:
+        """Raise NotFound when the user has no token for the config."""
+        ...
+
+    async def list_mcp_server_user_tokens_by_user_id(self, user_id: uuid.UUID) -> list[MCPServerUserTokenRow]:
+        """All of one user's tokens."""
+        ...
+
+    async def upsert_mcp_server_user_token(self, row: MCPServerUserTokenRow) -> MCPServerUserTokenRow:
+        """Insert or replace the (config, user) token; clears any refresh failure."""
+        ...
+
+    async def update_mcp_server_user_token_from_refresh(self, row: MCPServerUserTokenRow) -> MCPServerUserTokenRow:
+        """Store refreshed tokens and expiry for an existing (config, user) token."""
+        ...
+
+    async def mark_mcp_server_user_token_refresh_failure(
+        self, config_id: uuid.UUID, user_id: uuid.UUID, reason: str
+    ) -> None:
+        """Record a permanent refresh failure; the token stops being used until reconnect."""
+        ...
+
+    async def delete_mcp_server_user_token(self, config_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        """Delete the token; False when there was none (idempotent)."""
+        ...
+
+    # --- MCP OAuth2 authorization states ---------------------------------------------------------
+    async def insert_mcp_oauth2_state(self, row: MCPOAuth2StateRow) -> MCPOAuth2StateRow:
+        """Remember a pending authorization (state hash, user, config, PKCE verifier)."""
+        ...
+
+    async def consume_mcp_oauth2_state(self, state_hash: str) -> MCPOAuth2StateRow:
+        """Delete and return the pending authorization (single use); NotFound when absent."""
+        ...
+
+    async def delete_expired_mcp_oauth2_states(self, before: dt.datetime) -> int:
+        """Housekeeping: drop states that expired before `before`."""
+        ...
+
+    # --- chats ------------------------------------------------------------------------------
+    async def insert_chat(self, row: ChatRow) -> ChatRow:
+        """Create a chat."""
+        ...
+
+    async def get_chat_by_id(self, chat_id: uuid.UUID, *, for_update: bool = False) -> ChatRow:
+        """Raise NotFound when missing. `for_update` locks the row until the transaction ends."""
+        ...
+
+    async def list_chats_by_owner(self, owner_id: uuid.UUID) -> list[ChatRow]:
+        """A user's chats, most recently updated first."""
+        ...
+
+    async def update_chat_mcp_server_ids(self, chat_id: uuid.UUID, ids: list[uuid.UUID]) -> ChatRow:
+        """Replace the chat's MCP server selection and bump updated_at."""
+        ...
+
+    async def insert_chat_message(self, row: ChatMessageRow) -> ChatMessageRow:
+        """Append a message to a chat and bump the chat's updated_at."""
+        ...
+
+    async def list_chat_messages(self, chat_id: uuid.UUID) -> list[ChatMessageRow]:
+        """A chat's messages, oldest first."""
         ...
 
 

@@ -13,8 +13,15 @@ import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from devplane.sdk.audit import AuditLogsResponse
+from devplane.sdk.chats import Chat, ChatMessage, CreateChatMessageRequest, CreateChatRequest
 from devplane.sdk.deployment import BuildInfo, Experiment
 from devplane.sdk.errors import DevplaneError, Response
+from devplane.sdk.mcp import (
+    CreateMCPServerConfigRequest,
+    MCPOAuth2DisconnectResponse,
+    MCPServerConfig,
+    UpdateMCPServerConfigRequest,
+)
 from devplane.sdk.users import (
     APIKey,
     CreateAPIKeyRequest,
@@ -31,6 +38,8 @@ from devplane.sdk.users import (
 
 T = TypeVar("T")
 SESSION_HEADER = "Devplane-Session-Token"
+EXP = "/api/experimental"
+MCP = f"{EXP}/mcp"
 
 
 class Client:
@@ -148,6 +157,48 @@ class Client:
     # --- audit ---------------------------------------------------------------------------
     async def audit_logs(self, q: str = "", *, limit: int = 50, offset: int = 0) -> AuditLogsResponse:
         return await self._get("/api/v2/audit", AuditLogsResponse, params={"q": q, "limit": limit, "offset": offset})
+
+    # --- MCP server configs (experimental) -------------------------------------------------
+    async def mcp_servers(self) -> list[MCPServerConfig]:
+        return await self._get(f"{MCP}/servers", list[MCPServerConfig])
+
+    async def mcp_server(self, server_id: uuid.UUID | str) -> MCPServerConfig:
+        return await self._get(f"{MCP}/servers/{server_id}", MCPServerConfig)
+
+    async def create_mcp_server(self, req: CreateMCPServerConfigRequest) -> MCPServerConfig:
+        return _parse(MCPServerConfig, await self.request("POST", f"{MCP}/servers", json=req, expect=201))
+
+    async def update_mcp_server(self, server_id: uuid.UUID | str, req: UpdateMCPServerConfigRequest) -> MCPServerConfig:
+        return _parse(MCPServerConfig, await self.request("PATCH", f"{MCP}/servers/{server_id}", json=req))
+
+    async def delete_mcp_server(self, server_id: uuid.UUID | str) -> None:
+        await self.request("DELETE", f"{MCP}/servers/{server_id}", expect=204)
+
+    def mcp_oauth2_connect_url(self, server_id: uuid.UUID | str) -> str:
+        """The URL a browser opens to connect the user's account (it redirects to the provider)."""
+        return f"{self.url}{MCP}/servers/{server_id}/oauth2/connect"
+
+    async def mcp_oauth2_disconnect(self, server_id: uuid.UUID | str) -> MCPOAuth2DisconnectResponse:
+        response = await self.request("DELETE", f"{MCP}/servers/{server_id}/oauth2/disconnect", expect=(200, 204))
+        if response.status_code == 204 or not response.content:
+            return MCPOAuth2DisconnectResponse(token_revoked=False)
+        return _parse(MCPOAuth2DisconnectResponse, response)
+
+    # --- chats (experimental) ----------------------------------------------------------------
+    async def create_chat(self, req: CreateChatRequest | None = None) -> Chat:
+        return _parse(Chat, await self.request("POST", f"{EXP}/chats", json=req or CreateChatRequest(), expect=201))
+
+    async def chats(self) -> list[Chat]:
+        return await self._get(f"{EXP}/chats", list[Chat])
+
+    async def chat(self, chat_id: uuid.UUID | str) -> Chat:
+        return await self._get(f"{EXP}/chats/{chat_id}", Chat)
+
+    async def create_chat_message(self, chat_id: uuid.UUID | str, req: CreateChatMessageRequest) -> ChatMessage:
+        return _parse(ChatMessage, await self.request("POST", f"{EXP}/chats/{chat_id}/messages", json=req, expect=201))
+
+    async def chat_messages(self, chat_id: uuid.UUID | str) -> list[ChatMessage]:
+        return await self._get(f"{EXP}/chats/{chat_id}/messages", list[ChatMessage])
 
 
 def _parse(model: type[T], response: httpx.Response) -> T:

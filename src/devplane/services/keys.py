@@ -7,13 +7,12 @@ import os
 from pathlib import Path
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devplane.config import Settings
 from devplane.crypto.cipher import generate_key
 from devplane.crypto.keyring import Keyring
 from devplane.db.crypt_store import KeyCheckError
-from devplane.db.stack import system_stack
+from devplane.db.database import Database
 
 log = structlog.get_logger(__name__)
 KEY_FILE = "external-token-encryption.key"
@@ -51,9 +50,9 @@ def _embedded_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-async def check_keys(factory: async_sessionmaker[AsyncSession], keyring: Keyring) -> None:
-    async with factory() as session, session.begin():
-        store = system_stack(session, keyring, "check encryption keys")
+async def check_keys(db: Database) -> None:
+    async with db.transaction() as tx:
+        store = tx.system("check encryption keys")
         try:
             await store.ensure_keys(dt.datetime.now(dt.UTC))
         except KeyCheckError as exc:

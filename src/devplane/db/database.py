@@ -1,0 +1,70 @@
+"""Database handle: engine, migrations and transactions. The api and services never import
+SQLAlchemy; they hold a `Database` and open `Tx` objects that hand out store stacks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from devplane.authz.authorizer import Subject
+from devplane.crypto.keyring import Keyring
+from devplane.db import crypt_store, migrate
+from devplane.db.authz_store import AuthzStore
+from devplane.db.crypt_store import CryptStore
+from devplane.db.engine import make_engine, make_session_factory
+from devplane.db.sql_store import SqlStore
+from devplane.db.stack import system_stack
+from devplane.db.store import Store
+
+
+@dataclass
+class Tx:
+    """One transaction. Build stores from it; the owner commits or rolls back once."""
+
+    session: AsyncSession
+    keyring: Keyring
+
+    def store(self, actor: Subject) -> Store:
+        return crypt_store.wrap(AuthzStore(SqlStore(self.session), actor), self.keyring)
+
+    def system(self, reason: str) -> CryptStore:
+        return system_stack(self.session, self.keyring, reason)
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+
+class Database:
+    def __init__(self, url: str, keyring: Keyring) -> None:
+        self.url = url
+        self.keyring = keyring
+        self.engine: AsyncEngine = make_engine(url)
+        self.session_factory: async_sessionmaker[AsyncSession] = make_session_factory(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def migrate(self) -> None:
+        await migrate.upgrade(self.engine)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[Tx]:
+        """A transaction the caller commits (or not); rolled back if left open."""
+        async with self.session_factory() as session:
+            yield Tx(session, self.keyring)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A transaction committed on success and rolled back on error."""
+        async with self.session_factory() as session, session.begin():
+            yield Tx(session, self.keyring)

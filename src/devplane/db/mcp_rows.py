@@ -1,0 +1,122 @@
+"""Row types for MCP server configs, per-user OAuth2 tokens and states, and chats."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from devplane.authz.authorizer import Object
+from devplane.authz.policy import Resource
+from devplane.db.encrypted import register
+from devplane.db.rows import EncryptedColumn
+
+# field name on the row -> its encrypted column. The row carries `<field>_key_id` too.
+CONFIG_SECRETS = {
+    name: register(EncryptedColumn("mcp_server_configs", name))
+    for name in ("oauth2_client_secret", "api_key_value", "custom_headers")
+}
+TOKEN_SECRETS = {
+    name: register(EncryptedColumn("mcp_server_user_tokens", name)) for name in ("access_token", "refresh_token")
+}
+STATE_SECRETS = {"code_verifier": register(EncryptedColumn("mcp_oauth2_states", "code_verifier"))}
+
+
+@dataclass(frozen=True)
+class MCPServerConfigRow:
+    id: uuid.UUID
+    display_name: str
+    slug: str
+    description: str
+    icon_url: str
+    transport: str
+    url: str
+    auth_type: str
+    oauth2_client_id: str
+    oauth2_auth_url: str
+    oauth2_token_url: str
+    oauth2_revocation_url: str
+    oauth2_scopes: str
+    api_key_header: str
+    custom_header_names: tuple[str, ...]
+    tool_allow_list: tuple[str, ...]
+    tool_deny_list: tuple[str, ...]
+    availability: str
+    enabled: bool
+    created_by: uuid.UUID | None
+    updated_by: uuid.UUID | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    # Secrets: plaintext above the crypt store, ciphertext below it. Never in repr.
+    oauth2_client_secret: str = field(default="", repr=False)
+    oauth2_client_secret_key_id: str | None = field(default=None, repr=False)
+    api_key_value: str = field(default="", repr=False)
+    api_key_value_key_id: str | None = field(default=None, repr=False)
+    custom_headers: str = field(default="{}", repr=False)  # JSON object text
+    custom_headers_key_id: str | None = field(default=None, repr=False)
+
+    def authz_object(self) -> Object:
+        return Object(Resource.DEPLOYMENT_CONFIG)
+
+
+@dataclass(frozen=True)
+class MCPServerUserTokenRow:
+    id: uuid.UUID
+    mcp_server_config_id: uuid.UUID
+    user_id: uuid.UUID
+    token_type: str
+    expiry: dt.datetime | None
+    refresh_failure_reason: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    access_token: str = field(default="", repr=False)
+    access_token_key_id: str | None = field(default=None, repr=False)
+    refresh_token: str = field(default="", repr=False)
+    refresh_token_key_id: str | None = field(default=None, repr=False)
+
+    def authz_object(self) -> Object:
+        return Object(Resource.MCP_USER_TOKEN, owner_id=self.user_id)
+
+
+@dataclass(frozen=True)
+class MCPOAuth2StateRow:
+    state_hash: str = field(repr=False)
+    id: uuid.UUID
+    user_id: uuid.UUID
+    mcp_server_config_id: uuid.UUID
+    redirect_uri: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    code_verifier: str = field(default="", repr=False)
+    code_verifier_key_id: str | None = field(default=None, repr=False)
+
+    def authz_object(self) -> Object:
+        return Object(Resource.MCP_USER_TOKEN, owner_id=self.user_id)
+
+
+@dataclass(frozen=True)
+class ChatRow:
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    title: str
+    mcp_server_ids: tuple[uuid.UUID, ...]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    def authz_object(self) -> Object:
+        return Object(Resource.CHAT, owner_id=self.owner_id)
+
+
+@dataclass(frozen=True)
+class ChatMessageRow:
+    id: uuid.UUID
+    chat_id: uuid.UUID
+    role: str
+    content: tuple[dict[str, Any], ...]
+    created_at: dt.datetime
+    # Denormalised from the chat so authorization needs no second query.
+    owner_id: uuid.UUID
+
+    def authz_object(self) -> Object:
+        return Object(Resource.CHAT, owner_id=self.owner_id)

@@ -1,0 +1,103 @@
+"""Chats and their MCP server selection (the chat loop itself comes later)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from devplane.db.mcp_rows import ChatMessageRow, ChatRow, MCPServerConfigRow
+from devplane.db.store import Store
+from devplane.errors import BadRequest, FieldError
+from devplane.sdk.chats import Chat, ChatMessage, CreateChatMessageRequest, CreateChatRequest
+
+
+async def _enabled(store: Store) -> list[MCPServerConfigRow]:
+    return await store.as_system(reason="resolve a chat's MCP servers").list_enabled_mcp_server_configs()
+
+
+def _dedupe(ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    return list(dict.fromkeys(ids))
+
+
+async def validate_selection(store: Store, ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Duplicates removed; every id must be an enabled config (members can only see those)."""
+    ids = _dedupe(ids)
+    enabled = {c.id for c in await _enabled(store)}
+    bad = [i for i in ids if i not in enabled]
+    if bad:
+        raise BadRequest(
+            "Unknown or disabled MCP server ids.",
+            validations=[FieldError("mcp_server_ids", f"not an enabled MCP server: {', '.join(map(str, bad))}")],
+        )
+    return ids
+
+
+def effective_ids(
+    selection: tuple[uuid.UUID, ...] | list[uuid.UUID], enabled: list[MCPServerConfigRow]
+) -> list[uuid.UUID]:
+    """(selection + enabled force_on) intersected with enabled, selection order first."""
+    enabled_ids = {c.id for c in enabled}
+    forced = [c.id for c in enabled if c.availability == "force_on"]
+    return [i for i in _dedupe([*selection, *forced]) if i in enabled_ids]
+
+
+async def view(store: Store, chat: ChatRow, enabled: list[MCPServerConfigRow] | None = None) -> Chat:
+    enabled = enabled if enabled is not None else await _enabled(store)
+    return Chat(
+        id=chat.id,
+        owner_id=chat.owner_id,
+        title=chat.title,
+        mcp_server_ids=list(chat.mcp_server_ids),
+        effective_mcp_server_ids=effective_ids(chat.mcp_server_ids, enabled),
+        created_at=chat.created_at,
+        updated_at=chat.updated_at,
+    )
+
+
+async def views(store: Store, chats: list[ChatRow]) -> list[Chat]:
+    enabled = await _enabled(store)
+    return [await view(store, c, enabled) for c in chats]
+
+
+async def create(store: Store, owner_id: uuid.UUID, req: CreateChatRequest) -> ChatRow:
+    if req.mcp_server_ids is None:
+        selection = [c.id for c in await _enabled(store) if c.availability == "default_on"]
+    else:
+        selection = await validate_selection(store, req.mcp_server_ids)
+    now = dt.datetime.now(dt.UTC)
+    return await store.insert_chat(
+        ChatRow(
+            id=uuid.uuid4(),
+            owner_id=owner_id,
+            title=req.title,
+            mcp_server_ids=tuple(selection),
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+async def post_message(
+    store: Store, chat_id: uuid.UUID, req: CreateChatMessageRequest
+) -> tuple[ChatRow, ChatMessageRow]:
+    # The row lock serializes concurrent messages on one chat (coder: GetChatByIDForUpdate).
+    chat = await store.get_chat_by_id(chat_id, for_update=True)
+    if req.mcp_server_ids is not None:
+        chat = await store.update_chat_mcp_server_ids(chat.id, await validate_selection(store, req.mcp_server_ids))
+    message = await store.insert_chat_message(
+        ChatMessageRow(
+            id=uuid.uuid4(),
+            chat_id=chat.id,
+            role="user",
+            content=({"type": "text", "text": req.content},),
+            created_at=dt.datetime.now(dt.UTC),
+            owner_id=chat.owner_id,
+        )
+    )
+    return chat, message
+
+
+def message_view(row: ChatMessageRow) -> ChatMessage:
+    return ChatMessage(
+        id=row.id, chat_id=row.chat_id, role=row.role, content=list(row.content), created_at=row.created_at
+    )
