@@ -16,10 +16,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from devplane.api.app import create_app, start
+from devplane.api.app import create_app, start, stop
 from devplane.api.state import AppState
 from devplane.config import Settings, to_asyncpg_url
 from devplane.crypto.cipher import generate_key
+from devplane.crypto.passwords import use_fast_hashing_for_tests
 from devplane.db import migrate
 from devplane.db.engine import make_engine
 from devplane.sdk.client import Client
@@ -28,6 +29,8 @@ from tests.factories import OWNER_EMAIL, OWNER_PASSWORD, OWNER_USERNAME
 PG_URL = os.environ.get("DEVPLANE_TEST_PG_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_KEY = generate_key()
+# argon2 at production cost makes every login ~0.5 s; tests check behaviour, not KDF strength.
+use_fast_hashing_for_tests()
 
 
 def pytest_report_header() -> str:
@@ -115,7 +118,7 @@ async def state(settings: Settings) -> AsyncIterator[AppState]:
     try:
         yield st
     finally:
-        await st.db.dispose()
+        await stop(st)
 
 
 @pytest.fixture

@@ -45,6 +45,22 @@ class Settings(BaseSettings):
     )
     login_rate_window_seconds: int = Field(60, ge=1, description="Window of the login rate limit.")
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+    mcp_connect_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Time to connect to an upstream MCP server and list its tools."
+    )
+    mcp_call_timeout_seconds: float = Field(60.0, gt=0, le=3600, description="Time an upstream tool call may take.")
+    mcp_max_result_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest upstream tool result accepted, per call."
+    )
+    mcp_catalog_ttl_seconds: float = Field(
+        300.0, ge=0, description="How long an upstream's tool list is cached (list_changed refreshes it sooner)."
+    )
+    mcp_session_idle_seconds: float = Field(
+        600.0, gt=0, description="Idle upstream MCP sessions are closed after this long."
+    )
+    token_cache_seconds: float = Field(
+        5.0, ge=0, le=60, description="How long the MCP gateway trusts a checked token (revocation lag)."
+    )
     trusted_proxies: bool = Field(
         False, description="Trust X-Forwarded-For for the client address (only behind a proxy you run)."
     )

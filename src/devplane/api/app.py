@@ -7,18 +7,26 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from devplane import __version__
 from devplane.api import errors
 from devplane.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from devplane.api.routes import audit, chats, health, keys, mcp, users
+from devplane.api.routes import audit, chats, health, keys, mcp, mcp_oauth, mcp_runtime, users
 from devplane.api.state import AppState
 from devplane.config import Settings
 from devplane.db.database import Database
+from devplane.mcp.gateway import Gateway
+from devplane.mcp.pool import PoolSettings
+from devplane.mcp.runtime import MCPRuntime
+from devplane.mcp.tokencache import TokenCache
+from devplane.mcp.tokens import token_source
 from devplane.services.keys import check_keys, load_keyring
 from devplane.services.ratelimit import RateLimiter
 
 log = structlog.get_logger(__name__)
+GATEWAY_PATH = "/api/experimental/mcp/gateway"
 
 
 async def start(settings: Settings) -> AppState:
@@ -34,7 +42,47 @@ async def start(settings: Settings) -> AppState:
         await db.dispose()
         raise
     limiter = RateLimiter(settings.login_rate_limit, settings.login_rate_window_seconds)
-    return AppState(settings=settings, db=db, login_limiter=limiter)
+    state = AppState(settings=settings, db=db, login_limiter=limiter)
+    await start_mcp(state)
+    return state
+
+
+async def start_mcp(state: AppState) -> None:
+    """The MCP runtime, the gateway's token cache, and the gateway itself."""
+    settings = state.settings
+    pool = PoolSettings(
+        connect_timeout=settings.mcp_connect_timeout_seconds,
+        call_timeout=settings.mcp_call_timeout_seconds,
+        max_result_bytes=settings.mcp_max_result_bytes,
+        idle_seconds=settings.mcp_session_idle_seconds,
+    )
+    runtime = MCPRuntime(state.db, token_source(state.db), pool=pool, catalog_ttl=settings.mcp_catalog_ttl_seconds)
+    await runtime.start()
+    tokens = TokenCache(state.db, ttl=settings.token_cache_seconds)
+    state.extras.update(
+        mcp=runtime,
+        tokens=tokens,
+        gateway=Gateway(
+            runtime,
+            tokens,
+            experiment_enabled="agents" in settings.enabled_experiments,
+            access_url=settings.effective_access_url,
+        ),
+    )
+
+
+async def stop(state: AppState) -> None:
+    runtime: MCPRuntime | None = state.extras.get("mcp")
+    if runtime is not None:
+        await runtime.close()
+    await state.db.dispose()
+
+
+class _GatewayEndpoint:
+    """ASGI shim: the gateway is built by the lifespan, after routes are declared."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await scope["app"].state.devplane.extras["gateway"](scope, receive, send)
 
 
 def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
@@ -54,7 +102,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
             yield
         finally:
             if own:
-                await app.state.devplane.db.dispose()
+                await stop(app.state.devplane)
 
     app = FastAPI(
         title="devplane",
@@ -68,8 +116,9 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     if state is not None:
         app.state.devplane = state
     errors.install(app)
-    for module in (health, users, keys, audit, mcp, chats):
+    for module in (health, users, keys, audit, mcp, mcp_oauth, chats, mcp_runtime):
         app.include_router(module.router)
+    app.router.routes.append(Route(GATEWAY_PATH, _GatewayEndpoint(), include_in_schema=False))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

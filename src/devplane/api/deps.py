@@ -3,6 +3,7 @@ stack for that identity (built by `Tx.store`, i.e. db/database.py and db/stack.p
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -135,3 +136,24 @@ def require_experiment(name: str) -> Any:
             raise Forbidden(f"Experiment '{name}' is not enabled.")
 
     return Depends(check)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The caller, from the short-lived token cache: for routes that must not hold a request
+    transaction (MCP runtime routes wait on upstreams; on SQLite a held transaction is the lock)."""
+
+    actor: Subject
+    user_id: uuid.UUID
+    username: str
+
+
+async def cached_identity(request: Request, state: State) -> Identity:
+    token = extract_token(request)
+    if token is None:
+        raise Unauthorized("You must be signed in.")
+    identity = await state.extras["tokens"].identify(token)
+    return Identity(actor=identity.actor, user_id=identity.actor.user_id, username=identity.username)
+
+
+CachedIdentity = Annotated[Identity, Depends(cached_identity)]

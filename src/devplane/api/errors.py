@@ -60,7 +60,30 @@ def _detail(err: dict[str, Any]) -> str:
     return msg[:1].upper() + msg[1:] + ("" if msg.endswith(".") else ".")
 
 
+def _document_envelope_only(app: FastAPI) -> None:
+    """FastAPI documents a 422 `HTTPValidationError` for every route that takes input, and its
+    `ValidationError` schema shadows ours (same name). We answer 400 with the envelope instead,
+    so drop the 422s and put our ValidationError back."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if isinstance(operation, dict):
+                        operation.get("responses", {}).pop("422", None)
+            schemas = schema.get("components", {}).get("schemas", {})
+            schemas.pop("HTTPValidationError", None)
+            schemas["ValidationError"] = ValidationError.model_json_schema()
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema
+
+
 def install(app: FastAPI) -> None:
+    _document_envelope_only(app)
+
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         validations = [ValidationError(field=v.field, detail=v.detail) for v in exc.validations or []] or None
@@ -82,6 +105,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's own 400 is "There was an error parsing the body" (e.g. not UTF-8).
+            return envelope(
+                400,
+                "Request body is not valid JSON.",
+                validations=[ValidationError(field="body", detail="The request body could not be read as JSON.")],
+            )
         message = _HTTP_MESSAGES.get(exc.status_code) or str(exc.detail)
         return envelope(exc.status_code, message, headers=dict(exc.headers or {}))
 

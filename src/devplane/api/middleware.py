@@ -71,19 +71,27 @@ class BodyLimitMiddleware:
             await _too_large(send, self.max_bytes)
             return
         received = 0
-        started = False
+        exceeded = started = answered = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    exceeded = True
                     raise _TooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
-            nonlocal started
+            nonlocal started, answered
+            if exceeded and not started:
+                # FastAPI catches our exception while reading the body and answers 400 "error
+                # parsing the body"; replace that answer with the 413 it really is.
+                if not answered:
+                    answered = True
+                    await _too_large(send, self.max_bytes)
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
@@ -91,7 +99,7 @@ class BodyLimitMiddleware:
         try:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
-            if not started:
+            if not started and not answered:
                 await _too_large(send, self.max_bytes)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from devplane import __version__
-from devplane.cli import auth, dbcrypt, keys, server, tokens, users
+from devplane.cli import audit, auth, dbcrypt, keys, server, tokens, users
 
 app = typer.Typer(
     name="devplane",
@@ -37,11 +37,12 @@ def main(
     """
 
 
-app.command("server", help="Run the devplane server.")(server.server)
+app.command("server")(server.server)
 app.command("login")(auth.login)
 app.command("logout")(auth.logout)
 app.command("whoami")(auth.whoami)
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
+app.command("audit")(audit.audit)
 app.add_typer(keys.app, name="keys")
 app.add_typer(dbcrypt.app, name="dbcrypt")

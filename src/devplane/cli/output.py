@@ -45,7 +45,8 @@ def stdout() -> Console:
 
 
 def stderr() -> Console:
-    return Console(stderr=True, highlight=False)
+    # soft_wrap: messages are not broken at 80 columns, so a copied command or token stays whole.
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def cell(value: object) -> str:
@@ -60,7 +61,7 @@ def cell(value: object) -> str:
     return str(value)
 
 
-def table(rows: Sequence[M], columns: Sequence[Column]) -> None:
+def table(rows: Sequence[Any], columns: Sequence[Column]) -> None:
     grid = Table(show_edge=False, box=None, pad_edge=False, header_style="bold")
     for header, _ in columns:
         grid.add_column(header, overflow="fold")

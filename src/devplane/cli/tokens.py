@@ -12,7 +12,9 @@ from devplane.cli.output import Output, OutputFormat
 from devplane.sdk.client import Client
 from devplane.sdk.users import CreateAPIKeyRequest, CreateAPIKeyResponse
 
-app = typer.Typer(help="Manage API keys (long-lived tokens for scripts; use them as DEVPLANE_TOKEN).")
+app = typer.Typer(
+    help="Manage API keys (long-lived tokens for scripts; use them as DEVPLANE_TOKEN).", no_args_is_help=True
+)
 
 COLUMNS: list[output.Column] = [
     ("ID", lambda k: k.id),

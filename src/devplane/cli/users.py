@@ -11,7 +11,9 @@ from devplane.cli.output import Output, OutputFormat
 from devplane.sdk.client import Client
 from devplane.sdk.users import CreateUserRequest, RoleName, UpdateUserRequest, User, UserStatus
 
-app = typer.Typer(help="Manage users (creating and changing them needs the owner or user-admin role).")
+app = typer.Typer(
+    help="Manage users (creating and changing them needs the owner or user-admin role).", no_args_is_help=True
+)
 
 COLUMNS: list[output.Column] = [
     ("ID", lambda u: u.id),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import string
 
 from argon2 import PasswordHasher
@@ -35,6 +36,13 @@ def check_strength(password: str) -> str | None:
     return None
 
 
+def use_fast_hashing_for_tests() -> None:
+    """Cheap argon2 parameters, for test suites only: hashes stay valid argon2id, just weak."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    _DUMMY_HASH = _hasher.hash("devplane-dummy-password-for-timing")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -44,3 +52,13 @@ def verify_password(hashed: str | None, password: str) -> bool:
         return _hasher.verify(hashed or _DUMMY_HASH, password) and hashed is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+# The KDF is deliberately slow CPU work: run it off the event loop so one login cannot stall
+# every other request (the MCP gateway's calls included).
+async def hash_password_async(password: str) -> str:
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def verify_password_async(hashed: str | None, password: str) -> bool:
+    return await asyncio.to_thread(verify_password, hashed, password)

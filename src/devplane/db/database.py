@@ -14,7 +14,7 @@ from devplane.crypto.keyring import Keyring
 from devplane.db import crypt_store, migrate
 from devplane.db.authz_store import AuthzStore
 from devplane.db.crypt_store import CryptStore
-from devplane.db.engine import make_engine, make_session_factory
+from devplane.db.engine import READONLY, make_engine, make_session_factory
 from devplane.db.sql_store import SqlStore
 from devplane.db.stack import system_stack
 from devplane.db.store import Store
@@ -46,6 +46,7 @@ class Database:
         self.keyring = keyring
         self.engine: AsyncEngine = make_engine(url)
         self.session_factory: async_sessionmaker[AsyncSession] = make_session_factory(self.engine)
+        self._read_factory = make_session_factory(self.engine.execution_options(**{READONLY: True}))
 
     @property
     def dialect(self) -> str:
@@ -61,6 +62,13 @@ class Database:
     async def session(self) -> AsyncIterator[Tx]:
         """A transaction the caller commits (or not); rolled back if left open."""
         async with self.session_factory() as session:
+            yield Tx(session, self.keyring)
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[Tx]:
+        """A transaction for reads only. On SQLite it does not take the write lock, so it can run
+        while another transaction (e.g. the current request's) holds it."""
+        async with self._read_factory() as session:
             yield Tx(session, self.keyring)
 
     @asynccontextmanager

@@ -62,6 +62,12 @@ def _tool_list(values: list[str]) -> list[str]:
     return list(seen)
 
 
+def _secret(value: str) -> str:
+    # The crypt store keeps a blank secret as "" (unset); say so here, so that the cross-field
+    # rules and the has_* flags see "   " as the missing value it is.
+    return value if value.strip() else ""
+
+
 def header_name_problem(name: str) -> str | None:
     if not _TOKEN.match(name):
         return f"'{name}' is not a valid HTTP header name"
@@ -110,7 +116,7 @@ ToolList = Annotated[
 ]
 HeaderName = Annotated[str, Field(max_length=256), AfterValidator(_header_name)]
 Headers = Annotated[dict[str, Annotated[str, Field(max_length=8192)]], Field(max_length=64), AfterValidator(_headers)]
-Secret = Annotated[str, Field(max_length=8192)]
+Secret = Annotated[str, Field(max_length=8192), AfterValidator(_secret)]
 
 
 class MCPServerConfig(BaseModel):

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from devplane.crypto import tokens
-from devplane.crypto.passwords import verify_password
+from devplane.crypto.passwords import verify_password_async
 from devplane.db.rows import APIKeyRow, UserRow
 from devplane.db.store import Store
 from devplane.errors import NotFound, TooManyRequests, Unauthorized
@@ -91,7 +91,7 @@ async def login(
         user: UserRow | None = await system.get_user_by_email(email)
     except NotFound:
         user = None
-    ok = verify_password(user.hashed_password if user else None, password)
+    ok = await verify_password_async(user.hashed_password if user else None, password)
     if user is None or not ok:
         await audit.record(
             store,

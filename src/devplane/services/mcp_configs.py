@@ -12,7 +12,7 @@ from devplane.authz.authorizer import Object
 from devplane.authz.policy import Action, Resource
 from devplane.db.mcp_rows import MCPServerConfigRow, MCPServerUserTokenRow
 from devplane.db.store import Store
-from devplane.errors import BadRequest, FieldError, NotFound
+from devplane.errors import BadRequest, FieldError, Forbidden, NotFound
 from devplane.sdk.mcp import (
     AuthType,
     CreateMCPServerConfigRequest,
@@ -49,6 +49,13 @@ _CLEARED.update(custom_headers="{}", custom_header_names=())
 def is_admin(store: Store) -> bool:
     """coder: admins are those who may read deployment config (owners and auditors)."""
     return can(store, Action.READ, DEPLOYMENT)
+
+
+def require_write(store: Store) -> None:
+    """Writes need deployment_config update (owners). Checked before the config is read, so a
+    member or auditor gets 403 on every write instead of a 404 from the read."""
+    if not can(store, Action.UPDATE, DEPLOYMENT):
+        raise Forbidden("Only administrators can manage MCP server configs.")
 
 
 def headers_of(row: MCPServerConfigRow) -> dict[str, str]:
@@ -182,10 +189,15 @@ def _audit_view(row: MCPServerConfigRow) -> dict[str, Any]:
     data = {f.name: getattr(row, f.name) for f in dataclasses.fields(row) if not f.name.endswith("_key_id")}
     for name in ("created_at", "updated_at", "created_by", "updated_by", "id"):
         data.pop(name)
+    for name in SECRET_FIELDS:
+        # Unset is None, so a create without a secret does not log "[secret changed]" for it.
+        if data[name] in ("", "{}"):
+            data[name] = None
     return data
 
 
 async def create(store: Store, ctx: RequestContext, req: CreateMCPServerConfigRequest) -> MCPServerConfigRow:
+    require_write(store)
     now = dt.datetime.now(dt.UTC)
     blank = MCPServerConfigRow(
         id=uuid.uuid4(),
@@ -231,6 +243,7 @@ async def create(store: Store, ctx: RequestContext, req: CreateMCPServerConfigRe
 async def update(
     store: Store, ctx: RequestContext, config_id: uuid.UUID, req: UpdateMCPServerConfigRequest
 ) -> MCPServerConfigRow:
+    require_write(store)
     given = {name: getattr(req, name) for name in req.model_fields_set}
     nulls = [name for name, value in given.items() if value is None]
     if nulls:
@@ -267,6 +280,7 @@ async def update(
 
 
 async def delete(store: Store, ctx: RequestContext, config_id: uuid.UUID) -> None:
+    require_write(store)
     current = await store.get_mcp_server_config_by_id(config_id)
     await store.delete_mcp_server_config(config_id)
     await audit.record(

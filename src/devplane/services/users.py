@@ -9,7 +9,7 @@ from typing import Any
 from devplane.authz.authorizer import Object
 from devplane.authz.policy import Action, Resource
 from devplane.authz.roles import BUILTIN_ROLES, IMPLIED_ROLE, OWNER, PRIVILEGED_ROLES
-from devplane.crypto.passwords import check_strength, hash_password, verify_password
+from devplane.crypto.passwords import check_strength, hash_password_async, verify_password_async
 from devplane.db.authz_store import AuthzStore
 from devplane.db.rows import UserRow
 from devplane.db.store import Store, row_dict
@@ -73,7 +73,7 @@ async def create_first_user(store: Store, ctx: RequestContext, *, email: str, us
         raise Conflict("The first user has already been created.", detail="Log in, or ask an owner for an account.")
     _check_password(password)
     row = await store.as_system(reason="create the first user").insert_user(
-        _new_user(email=email, username=username, password=password, roles=[OWNER.name])
+        await _new_user(email=email, username=username, password=password, roles=[OWNER.name])
     )
     await audit.record(
         store,
@@ -90,13 +90,13 @@ async def create_first_user(store: Store, ctx: RequestContext, *, email: str, us
     return row
 
 
-def _new_user(*, email: str, username: str, password: str, roles: list[str]) -> UserRow:
+async def _new_user(*, email: str, username: str, password: str, roles: list[str]) -> UserRow:
     now = dt.datetime.now(dt.UTC)
     return UserRow(
         id=uuid.uuid4(),
         email=email.lower(),
         username=username,
-        hashed_password=hash_password(password),
+        hashed_password=await hash_password_async(password),
         roles=tuple(_explicit_roles(roles)),
         status="active",
         created_at=now,
@@ -121,7 +121,7 @@ async def create_user(
     if explicit and not can(store, Action.ASSIGN, Object(Resource.ASSIGN_ROLE)):
         raise Forbidden("Not authorized to assign roles.")
     _check_assignable(store, explicit)
-    row = await store.insert_user(_new_user(email=email, username=username, password=password, roles=explicit))
+    row = await store.insert_user(await _new_user(email=email, username=username, password=password, roles=explicit))
     await audit.record(
         store,
         ctx,
@@ -154,12 +154,12 @@ async def update_user(
         )
     if password is not None:
         _check_password(password)
-        if user.id == ctx.user_id and not verify_password(user.hashed_password, old_password or ""):
+        if user.id == ctx.user_id and not await verify_password_async(user.hashed_password, old_password or ""):
             raise BadRequest(
                 "Old password is incorrect.",
                 validations=[FieldError("old_password", "Give your current password to change it.")],
             )
-        after = await store.update_user_password(user.id, hash_password(password))
+        after = await store.update_user_password(user.id, await hash_password_async(password))
     if status is not None and status != user.status:
         if user.id == ctx.user_id:
             raise BadRequest("You cannot change your own status.")

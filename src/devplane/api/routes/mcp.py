@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi import status as http
 
 from devplane.api.deps import Ctx, CurrentAuth, UserStore, require_experiment
@@ -19,6 +19,14 @@ router = APIRouter(
     responses=ERROR_RESPONSES,
     dependencies=[require_experiment("agents")],
 )
+
+
+async def _admin_write(store: UserStore) -> None:
+    # A dependency runs before the body is validated: non-admins get 403 whatever they send.
+    mcp_configs.require_write(store)
+
+
+ADMIN_WRITE = [Depends(_admin_write)]
 
 
 async def _one(store: UserStore, current: CurrentAuth, config_id: uuid.UUID) -> MCPServerConfig:
@@ -36,6 +44,7 @@ async def list_servers(store: UserStore, current: CurrentAuth) -> list[MCPServer
     status_code=http.HTTP_201_CREATED,
     summary="Register an MCP server (admins)",
     responses={409: {"model": Envelope}},
+    dependencies=ADMIN_WRITE,
 )
 async def create_server(
     body: CreateMCPServerConfigRequest, store: UserStore, ctx: Ctx, current: CurrentAuth
@@ -49,7 +58,12 @@ async def get_server(server_id: uuid.UUID, store: UserStore, current: CurrentAut
     return await _one(store, current, server_id)
 
 
-@router.patch("/{server_id}", summary="Update an MCP server config (admins)", responses={409: {"model": Envelope}})
+@router.patch(
+    "/{server_id}",
+    summary="Update an MCP server config (admins)",
+    responses={409: {"model": Envelope}},
+    dependencies=ADMIN_WRITE,
+)
 async def update_server(
     server_id: uuid.UUID, body: UpdateMCPServerConfigRequest, store: UserStore, ctx: Ctx, current: CurrentAuth
 ) -> MCPServerConfig:
@@ -57,6 +71,11 @@ async def update_server(
     return (await mcp_configs.views(store, current.user.id, [row]))[0]
 
 
-@router.delete("/{server_id}", status_code=http.HTTP_204_NO_CONTENT, summary="Delete an MCP server config (admins)")
+@router.delete(
+    "/{server_id}",
+    status_code=http.HTTP_204_NO_CONTENT,
+    summary="Delete an MCP server config (admins)",
+    dependencies=ADMIN_WRITE,
+)
 async def delete_server(server_id: uuid.UUID, store: UserStore, ctx: Ctx) -> None:
     await mcp_configs.delete(store, ctx, server_id)

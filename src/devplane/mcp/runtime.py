@@ -1,0 +1,279 @@
+"""The MCP runtime: configs, credentials, pool and catalog cache, and governed tool calls.
+
+One per server process, held in AppState.extras["mcp"]. It works outside requests (the
+gateway's hot path must not touch the database per call), so configs and credentials are cached
+and invalidated by change events (pubsub), with short TTLs as a backstop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from devplane.db.database import Database
+from devplane.db.mcp_rows import MCPServerConfigRow
+from devplane.mcp.catalog import Catalog, ServerStatus, ToolCache, entries_for
+from devplane.mcp.credentials import TokenSource, UpstreamAuth, resolve
+from devplane.mcp.errors import MCPRuntimeError, ToolNotAllowed
+from devplane.mcp.naming import tool_allowed
+from devplane.mcp.pool import PoolKey, PoolSettings, UpstreamPool
+from devplane.mcp.upstream import Progress, UpstreamSession
+
+log = structlog.get_logger(__name__)
+
+CONFIG_TTL = 30.0  # backstop if a change notification is ever missed
+OAUTH2_AUTH_TTL = 30.0  # tokens are refreshed when within 60 s of expiry, so 30 s is always safe
+STATIC_AUTH_TTL = 3600.0
+
+
+class ForcedServerUnavailable(MCPRuntimeError):
+    """A force_on server failed: the catalog fails closed (an admin required it)."""
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One tool call, for the tool-call log and metrics. Sizes only: no arguments, no results."""
+
+    started_at: float
+    user_id: uuid.UUID
+    chat_id: uuid.UUID | None
+    config_id: uuid.UUID | None
+    server_slug: str
+    tool: str
+    duration_ms: float
+    outcome: str  # ok | tool_error | rpc_error | timeout | auth_required | error | denied
+    error_class: str
+    arguments_bytes: int
+    result_bytes: int
+
+
+Recorder = Callable[[CallRecord], None]
+
+
+def _version(config: MCPServerConfigRow) -> str:
+    return config.updated_at.isoformat()
+
+
+class MCPRuntime:
+    def __init__(
+        self,
+        db: Database,
+        tokens: TokenSource,
+        *,
+        pool: PoolSettings | None = None,
+        catalog_ttl: float = 300.0,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.db = db
+        self.tokens = tokens
+        self.pool = UpstreamPool(pool or PoolSettings())
+        self.tool_cache = ToolCache(catalog_ttl)
+        self.recorder = recorder
+        self._configs: dict[uuid.UUID, MCPServerConfigRow] | None = None
+        self._configs_at = 0.0
+        self._configs_lock = asyncio.Lock()
+        self._auth: dict[tuple[uuid.UUID, uuid.UUID, str], tuple[UpstreamAuth, float]] = {}
+        self.pool.on_tools_changed = self.tool_cache.invalidate
+
+    async def start(self) -> None:
+        self.pool.start()
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    # --- change events (local or from other replicas via pubsub) -------------------------------
+    async def config_changed(self, config_id: uuid.UUID) -> None:
+        self._configs = None
+        self.tool_cache.invalidate_config(config_id)
+        self._auth = {k: v for k, v in self._auth.items() if k[1] != config_id}
+        await self.pool.invalidate_config(config_id)
+
+    async def user_token_changed(self, config_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        self._auth = {k: v for k, v in self._auth.items() if not (k[0] == user_id and k[1] == config_id)}
+        await self.pool.invalidate_user(config_id, user_id)
+
+    async def reset(self) -> None:
+        """Forget everything (e.g. the change listener lost its connection)."""
+        self._configs = None
+        self._auth.clear()
+        self.tool_cache.clear()
+        await self.pool.reset()
+
+    # --- configs -------------------------------------------------------------------------------
+    async def configs(self) -> dict[uuid.UUID, MCPServerConfigRow]:
+        configs = self._configs
+        if configs is not None and time.monotonic() - self._configs_at < CONFIG_TTL:
+            return configs
+        async with self._configs_lock:
+            if self._configs is not None and time.monotonic() - self._configs_at < CONFIG_TTL:
+                return self._configs
+            async with self.db.read_session() as tx:
+                rows = await tx.system("MCP runtime loads server configs").list_mcp_server_configs()
+            self._configs = {r.id: r for r in rows}
+            self._configs_at = time.monotonic()
+            return self._configs
+
+    async def effective_configs(self, selection: Iterable[uuid.UUID]) -> list[MCPServerConfigRow]:
+        """(selection + enabled force_on) intersected with enabled."""
+        configs = await self.configs()
+        chosen = dict.fromkeys(selection)
+        chosen.update(dict.fromkeys(c.id for c in configs.values() if c.availability == "force_on"))
+        return [configs[i] for i in chosen if i in configs and configs[i].enabled]
+
+    async def gateway_configs(self, slugs: Iterable[str]) -> list[MCPServerConfigRow]:
+        """Enabled force_on and default_on servers, plus the enabled ones named by slug."""
+        configs = await self.configs()
+        named = set(slugs)
+        return [
+            c
+            for c in configs.values()
+            if c.enabled and (c.availability in ("force_on", "default_on") or c.slug in named)
+        ]
+
+    # --- credentials and sessions -------------------------------------------------------------
+    async def _credentials(self, user_id: uuid.UUID, config: MCPServerConfigRow) -> UpstreamAuth:
+        key = (user_id, config.id, _version(config))
+        cached = self._auth.get(key)
+        now = time.monotonic()
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        auth = await resolve(config, user_id, self.tokens)
+        ttl = OAUTH2_AUTH_TTL if config.auth_type == "oauth2" else STATIC_AUTH_TTL
+        self._auth[key] = (auth, now + ttl)
+        return auth
+
+    async def session(self, user_id: uuid.UUID, config: MCPServerConfigRow) -> tuple[PoolKey, UpstreamSession]:
+        auth = await self._credentials(user_id, config)
+        key = PoolKey(config.id, _version(config), auth.fingerprint)
+        session = await self.pool.get(key, url=config.url, transport=config.transport, auth=auth, user_id=user_id)
+        return key, session
+
+    # --- catalog -------------------------------------------------------------------------------
+    async def raw_tools(
+        self, user_id: uuid.UUID, config: MCPServerConfigRow, *, refresh: bool = False
+    ) -> list[dict[str, Any]]:
+        auth = await self._credentials(user_id, config)
+        key = PoolKey(config.id, _version(config), auth.fingerprint)
+        tools = None if refresh else self.tool_cache.get(key)
+        if tools is None:
+            _, session = await self.session(user_id, config)
+            tools = await session.list_tools()
+            self.tool_cache.put(key, tools)
+        return tools
+
+    async def server_status(self, user_id: uuid.UUID, config: MCPServerConfigRow, refresh: bool) -> ServerStatus:
+        started = time.perf_counter()
+        status, reason, entries = "connected", None, []
+        try:
+            # Bounded per server: one slow upstream cannot hold the others' catalog.
+            async with asyncio.timeout(self.pool.settings.connect_timeout * 1.5):
+                entries = entries_for(config, await self.raw_tools(user_id, config, refresh=refresh))
+            if not entries:
+                status = "no_tools"
+        except MCPRuntimeError as exc:
+            status, reason = exc.status, exc.reason
+        except TimeoutError:
+            status, reason = "timeout", f"no answer within {self.pool.settings.connect_timeout * 1.5:g}s"
+        except Exception as exc:
+            status, reason = "error", type(exc).__name__
+            log.warning("mcp.catalog.server_failed", server=config.slug, error=type(exc).__name__)
+        return ServerStatus(
+            id=config.id,
+            slug=config.slug,
+            status=status,
+            reason=reason,
+            tool_count=len(entries),
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            availability=config.availability,
+            tools=entries,
+        )
+
+    async def catalog(
+        self, user_id: uuid.UUID, configs: list[MCPServerConfigRow], *, refresh: bool = False, fail_closed: bool = True
+    ) -> Catalog:
+        servers = list(await asyncio.gather(*(self.server_status(user_id, c, refresh) for c in configs)))
+        servers.sort(key=lambda s: s.slug)
+        if fail_closed:
+            for server in servers:
+                if server.availability == "force_on" and server.status not in ("connected", "no_tools"):
+                    raise ForcedServerUnavailable(
+                        f"MCP server '{server.slug}' is required by an administrator but is unavailable "
+                        f"({server.status}{': ' + server.reason if server.reason else ''})."
+                    )
+        tools = sorted((t for s in servers for t in s.tools), key=lambda t: (t.name, str(t.server_id)))
+        return Catalog(tools=tools, servers=servers)
+
+    # --- calls ---------------------------------------------------------------------------------
+    async def call(
+        self,
+        user_id: uuid.UUID,
+        configs: list[MCPServerConfigRow],
+        name: str,
+        arguments: dict[str, Any] | None,
+        *,
+        meta: dict[str, Any] | None = None,
+        progress: Progress | None = None,
+        chat_id: uuid.UUID | None = None,
+    ) -> dict[str, Any]:
+        """Call an exposed tool. Returns {"result": ...} or {"error": {...}} as the upstream said.
+
+        Raises ToolNotAllowed for unknown or filtered tools (the upstream is never contacted) and
+        MCPRuntimeError subclasses for auth, timeout and upstream failures.
+        """
+        started, t0 = time.time(), time.perf_counter()
+        catalog = await self.catalog(user_id, configs)
+        entry = catalog.find(name)
+        config = next((c for c in configs if entry is not None and c.id == entry.server_id), None)
+        args_bytes = len(json.dumps(arguments)) if arguments else 0
+        outcome, error_class, result_bytes = "ok", "", 0
+        try:
+            if (
+                entry is None
+                or config is None
+                or not tool_allowed(entry.tool_name, config.tool_allow_list, config.tool_deny_list)
+            ):
+                raise ToolNotAllowed(f"Unknown tool '{name}', or not allowed for you.")
+            _, session = await self.session(user_id, config)
+            params: dict[str, Any] = {"name": entry.tool_name, "arguments": arguments or {}}
+            if meta:
+                params["_meta"] = meta
+            message = await session.call_tool(params, progress)
+            if "error" in message:
+                outcome, error_class = "rpc_error", f"jsonrpc_{message['error'].get('code', 'unknown')}"
+            elif (message.get("result") or {}).get("isError"):
+                outcome = "tool_error"
+            result_bytes = len(json.dumps(message.get("result") or message.get("error")))
+            return message
+        except ToolNotAllowed:
+            outcome, error_class = "denied", "ToolNotAllowed"
+            raise
+        except MCPRuntimeError as exc:
+            outcome, error_class = exc.status, type(exc).__name__
+            raise
+        except Exception as exc:
+            outcome, error_class = "error", type(exc).__name__
+            raise
+        finally:
+            if self.recorder is not None:
+                self.recorder(
+                    CallRecord(
+                        started_at=started,
+                        user_id=user_id,
+                        chat_id=chat_id,
+                        config_id=entry.server_id if entry else None,
+                        server_slug=entry.server_slug if entry else "",
+                        tool=entry.tool_name if entry else name[:200],
+                        duration_ms=round((time.perf_counter() - t0) * 1000, 2),
+                        outcome=outcome,
+                        error_class=error_class,
+                        arguments_bytes=args_bytes,
+                        result_bytes=result_bytes,
+                    )
+                )

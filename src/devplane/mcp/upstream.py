@@ -1,0 +1,331 @@
+"""One live session to an upstream MCP server, for one (config, credential).
+
+The official SDK does what it is good at: the initialize handshake, version negotiation,
+paginated tools/list, and the notification stream (tools/list_changed). The per-call path does
+not go through it: `tools/call` is forwarded as raw JSON-RPC over a pooled aiohttp session to
+the SDK's already-initialised session (same Mcp-Session-Id), parsing only what it must. That is
+docs/decisions/0004-mcp-pass-through.md; SSE upstreams use the SDK for calls too, since their
+answers arrive on the event stream the SDK owns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import httpx2
+import mcp_types as types
+import structlog
+from mcp import Client
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+
+from devplane.mcp.errors import AuthRequired, UpstreamError, UpstreamTimeout
+
+log = structlog.get_logger(__name__)
+
+Progress = Callable[[dict[str, Any]], Awaitable[None]]
+_ids = itertools.count(1)
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The SDK surfaces failures as nested ExceptionGroups; find the first real cause."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def describe(exc: BaseException) -> str:
+    """A short reason for status reports: the exception type and a trimmed message, no headers."""
+    inner = _unwrap(exc)
+    text = str(inner).splitlines()[0] if str(inner) else ""
+    return f"{type(inner).__name__}: {text}"[:200] if text else type(inner).__name__
+
+
+class UpstreamSession:
+    def __init__(
+        self,
+        *,
+        url: str,
+        transport: str,
+        headers: dict[str, str],
+        http: aiohttp.ClientSession,
+        connect_timeout: float,
+        call_timeout: float,
+        max_result_bytes: int,
+        on_tools_changed: Callable[[], None] | None = None,
+    ) -> None:
+        self.url = url
+        self.transport = transport
+        self._headers = headers  # credentials: never logged
+        self._http = http
+        self.connect_timeout = connect_timeout
+        self.call_timeout = call_timeout
+        self.max_result_bytes = max_result_bytes
+        self._on_tools_changed = on_tools_changed
+        self.session_id: str | None = None
+        self.protocol_version = ""
+        self.last_used = time.monotonic()
+        self._client: Client | None = None
+        self._ready = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._error: BaseException | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._dead = False
+
+    # --- lifecycle ----------------------------------------------------------------------
+    @property
+    def alive(self) -> bool:
+        return not self._dead and self._task is not None and not self._task.done()
+
+    async def connect(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"mcp-upstream {self.url}")
+        try:
+            await asyncio.wait_for(self._ready.wait(), self.connect_timeout)
+        except TimeoutError:
+            await self.close()
+            raise UpstreamTimeout(f"connect timed out after {self.connect_timeout:g}s") from None
+        if self._client is None:
+            await self.close()
+            raise self._connect_error()
+
+    def _connect_error(self) -> Exception:
+        inner = _unwrap(self._error) if self._error else None
+        if isinstance(inner, httpx2.HTTPStatusError) and inner.response.status_code in (401, 403):
+            return AuthRequired(f"upstream rejected the credentials ({inner.response.status_code})")
+        text = str(inner or "")
+        if "401" in text or "Unauthorized" in text:
+            return AuthRequired("upstream rejected the credentials (401)")
+        return UpstreamError(f"connect failed: {describe(inner) if inner else 'unknown'}")
+
+    async def _capture_session(self, response: httpx2.Response) -> None:
+        session_id = response.headers.get("mcp-session-id")
+        if session_id:
+            self.session_id = session_id
+
+    async def _on_message(self, message: Any) -> None:
+        if isinstance(message, types.ToolListChangedNotification) and self._on_tools_changed:
+            self._on_tools_changed()
+
+    async def _run(self) -> None:
+        try:
+            timeout = httpx2.Timeout(self.call_timeout, connect=self.connect_timeout, read=300.0)
+            async with httpx2.AsyncClient(
+                headers=self._headers, timeout=timeout, event_hooks={"response": [self._capture_session]}
+            ) as http:
+                if self.transport == "sse":
+                    transport: Any = sse_client(
+                        self.url, headers=self._headers, timeout=self.connect_timeout, sse_read_timeout=300.0
+                    )
+                else:
+                    transport = streamable_http_client(self.url, http_client=http)
+                # Legacy (2025) handshake: a session id the pass-through can reuse, and the
+                # notification stream that carries tools/list_changed.
+                async with Client(
+                    transport,
+                    mode="legacy",
+                    read_timeout_seconds=self.connect_timeout,
+                    message_handler=self._on_message,
+                    cache=None,
+                ) as client:
+                    self.protocol_version = client.protocol_version
+                    self._client = client
+                    self._ready.set()
+                    await self._stop.wait()
+        except BaseException as exc:
+            self._error = exc
+            if not self._ready.is_set():
+                log.info("mcp.upstream.connect_failed", url=_redact(self.url), reason=describe(exc))
+        finally:
+            self._dead = True
+            self._client = None
+            self._ready.set()
+
+    async def close(self) -> None:
+        self._stop.set()
+        self._dead = True
+        if self._task is not None and not self._task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), 5)
+            except (TimeoutError, Exception):
+                self._task.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._task
+
+    # --- catalog ------------------------------------------------------------------------
+    async def list_tools(self) -> list[dict[str, Any]]:
+        client = self._require()
+        tools: list[dict[str, Any]] = []
+        cursor: str | None = None
+        try:
+            for _ in range(100):  # bounded: a server that pages forever cannot hang us
+                page = await client.list_tools(cursor=cursor)
+                tools.extend(t.model_dump(by_alias=True, mode="json", exclude_none=True) for t in page.tools)
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+        except BaseException as exc:
+            raise self._map(exc) from None
+        self.last_used = time.monotonic()
+        return tools
+
+    def _require(self) -> Client:
+        if self._client is None or not self.alive:
+            raise UpstreamError("upstream session is closed")
+        return self._client
+
+    def _map(self, exc: BaseException) -> Exception:
+        inner = _unwrap(exc)
+        if isinstance(inner, asyncio.CancelledError):
+            self._dead = True
+            return UpstreamError("upstream session dropped")
+        if isinstance(inner, TimeoutError) or getattr(inner, "code", None) == types.REQUEST_TIMEOUT:
+            return UpstreamTimeout(f"upstream did not answer within {self.call_timeout:g}s")
+        return UpstreamError(describe(inner))
+
+    # --- calls --------------------------------------------------------------------------
+    async def call_tool(self, params: dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
+        """Forward a tools/call; returns the upstream's JSON-RPC message (result or error)."""
+        self.last_used = time.monotonic()
+        if self.transport == "sse":
+            return await self._call_via_sdk(params, progress)
+        return await self._call_passthrough(params, progress)
+
+    async def _call_via_sdk(self, params: dict[str, Any], forward: Progress | None) -> dict[str, Any]:
+        client = self._require()
+
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            if forward is not None:
+                token = (params.get("_meta") or {}).get("progressToken")
+                await forward({"progressToken": token, "progress": progress, "total": total, "message": message})
+
+        try:
+            result = await client.call_tool(
+                params["name"],
+                params.get("arguments") or {},
+                read_timeout_seconds=self.call_timeout,
+                progress_callback=on_progress,
+            )
+        except BaseException as exc:
+            mapped = self._map(exc)
+            if isinstance(mapped, UpstreamError) and getattr(_unwrap(exc), "code", None) is not None:
+                err = _unwrap(exc)
+                return {"error": {"code": err.code, "message": str(err)[:500]}}  # type: ignore[attr-defined]
+            raise mapped from None
+        body = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+        if len(json.dumps(body)) > self.max_result_bytes:
+            raise UpstreamError(f"result larger than {self.max_result_bytes} bytes")
+        return {"result": body}
+
+    async def _call_passthrough(self, params: dict[str, Any], progress: Progress | None) -> dict[str, Any]:
+        if not self.alive:
+            raise UpstreamError("upstream session is closed")
+        request_id = f"dp-{next(_ids)}"
+        headers = {
+            **self._headers,
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": self.protocol_version,
+        }
+        if self.session_id:
+            headers["Mcp-Session-Id"] = self.session_id
+        body = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params})
+        try:
+            async with asyncio.timeout(self.call_timeout):
+                return await self._post(body, headers, request_id, progress)
+        except TimeoutError:
+            # Never retried: the upstream may have started the work. Tell it to stop.
+            asyncio.get_running_loop().create_task(self._cancel(request_id, headers))
+            raise UpstreamTimeout(f"tool call timed out after {self.call_timeout:g}s") from None
+        except aiohttp.ClientError as exc:
+            self._dead = True
+            raise UpstreamError(f"upstream connection failed: {type(exc).__name__}") from None
+
+    async def _post(
+        self, body: str, headers: dict[str, str], request_id: str, progress: Progress | None
+    ) -> dict[str, Any]:
+        async with self._http.post(self.url, data=body, headers=headers) as response:
+            if response.status == 404 and self.session_id:
+                self._dead = True  # the upstream forgot the session; the next call reconnects
+                raise UpstreamError("upstream session expired")
+            if response.status in (401, 403):
+                raise AuthRequired(f"upstream rejected the credentials ({response.status})")
+            if response.status >= 400:
+                raise UpstreamError(f"upstream answered HTTP {response.status}")
+            ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if ctype == "application/json":
+                raw = await response.content.read(self.max_result_bytes + 1)
+                if len(raw) > self.max_result_bytes:
+                    raise UpstreamError(f"result larger than {self.max_result_bytes} bytes")
+                return _find_response(_parse_json(raw), request_id)
+            if ctype == "text/event-stream":
+                return await self._read_events(response, request_id, progress)
+            raise UpstreamError(f"upstream answered {ctype or 'no content type'}, not MCP JSON-RPC")
+
+    async def _read_events(
+        self, response: aiohttp.ClientResponse, request_id: str, progress: Progress | None
+    ) -> dict[str, Any]:
+        total = 0
+        data: list[str] = []
+        async for raw_line in response.content:
+            total += len(raw_line)
+            if total > self.max_result_bytes:
+                raise UpstreamError(f"result larger than {self.max_result_bytes} bytes")
+            line = raw_line.decode("utf-8", "replace").rstrip("\r\n")
+            if line.startswith("data:"):
+                data.append(line[5:].lstrip(" "))
+                continue
+            if line or not data:
+                continue
+            message = _parse_json("\n".join(data).encode())
+            data = []
+            if not isinstance(message, dict):
+                raise UpstreamError("upstream sent a malformed event")
+            if message.get("id") == request_id and ("result" in message or "error" in message):
+                return message
+            if message.get("method") == "notifications/progress" and progress is not None:
+                await progress(message.get("params") or {})
+        raise UpstreamError("upstream closed the event stream without a response")
+
+    async def _cancel(self, request_id: str, headers: dict[str, str]) -> None:
+        note = {
+            "jsonrpc": "2.0",
+            "method": "notifications/cancelled",
+            "params": {"requestId": request_id, "reason": "timed out"},
+        }
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5):
+                async with self._http.post(self.url, data=json.dumps(note), headers=headers) as response:
+                    await response.read()
+
+
+def _parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise UpstreamError("upstream answered malformed JSON") from None
+
+
+def _find_response(payload: Any, request_id: str) -> dict[str, Any]:
+    for message in payload if isinstance(payload, list) else [payload]:
+        if (
+            isinstance(message, dict)
+            and message.get("id") == request_id
+            and ("result" in message or "error" in message)
+        ):
+            return message
+    raise UpstreamError("upstream answered without a JSON-RPC response to the call")
+
+
+def _redact(url: str) -> str:
+    """Scheme, host and path only: userinfo, query and fragment can carry secrets."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}{parts.path}"
