@@ -8,7 +8,7 @@ from devplane.sdk.chats import CreateChatRequest
 from devplane.sdk.client import Client
 from devplane.sdk.mcp_runtime import CallToolRequest
 from tests.fixtures.mcp_servers import UpstreamMCPServer
-from tests.mcp.conftest import Live, register
+from tests.mcp_runtime.conftest import Live, register
 
 
 async def test_gateway_and_chat_tools(live: Live, admin: Client) -> None:
