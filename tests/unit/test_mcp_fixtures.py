@@ -20,6 +20,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
     INTERNAL_ERROR,
+    INVALID_REQUEST,
+    PARSE_ERROR,
     REQUEST_TIMEOUT,
     CallToolResult,
     ProgressNotification,
@@ -57,6 +59,9 @@ def sse_upstream() -> Iterator[UpstreamMCPServer]:
 async def test_streamable_http_tools_and_request_log(http_upstream: UpstreamMCPServer, mode: str) -> None:
     assert http_upstream.url.endswith("/mcp")
     async with Client(http_upstream.url, mode=mode) as client:
+        tools_capability = client.server_capabilities.tools
+        assert tools_capability is not None
+        assert tools_capability.list_changed
         listed = await client.list_tools()
         assert set(BUILTIN_TOOLS) <= {tool.name for tool in listed.tools}
 
@@ -223,9 +228,11 @@ async def _connect_with_headers(server: UpstreamMCPServer, headers: dict[str, st
         return
     # Streamable HTTP takes custom headers only via a caller-owned httpx2 client
     # (not httpx!), which the SDK does not close for us.
-    async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=300)) as http:
-        async with Client(streamable_http_client(server.url, http_client=http), mode="legacy") as client:
-            yield client
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=300)) as http,
+        Client(streamable_http_client(server.url, http_client=http), mode="legacy") as client,
+    ):
+        yield client
 
 
 @pytest.mark.parametrize("transport", ["streamable_http", "sse"])
@@ -238,9 +245,16 @@ async def test_require_bearer(transport: Literal["streamable_http", "sse"]) -> N
 
     with UpstreamMCPServer(transport, require_bearer=check) as server:
         # Missing token: the very first request is rejected before MCP sees it.
-        # The SDK surfaces that as an ExceptionGroup (streamable HTTP) or
-        # httpx2.HTTPStatusError (SSE), hence the broad check.
-        with pytest.raises(Exception):  # noqa: B017
+        # The SDK reports the 401 as a status-less MCPError wrapped in task-group
+        # ExceptionGroups (streamable HTTP) or as httpx2.HTTPStatusError (SSE).
+        expected: pytest.RaisesGroup[MCPError] | pytest.RaisesExc[httpx2.HTTPStatusError] = (
+            pytest.RaisesExc(httpx2.HTTPStatusError, check=lambda e: e.response.status_code == 401)
+            if transport == "sse"
+            else pytest.RaisesGroup(
+                pytest.RaisesExc(MCPError, check=lambda e: e.code == INTERNAL_ERROR), flatten_subgroups=True
+            )
+        )
+        with expected:
             async with _connect_with_headers(server, {}):
                 pass
         assert server.requests, "the rejected request must still be logged"
@@ -282,18 +296,25 @@ async def test_extra_tools_long_names_and_list_delay() -> None:
 
 
 @pytest.mark.parametrize(
-    ("mode", "content_type"),
-    [("html", "text/html"), ("bad_jsonrpc", "application/json"), ("broken_sse", "text/event-stream")],
+    ("mode", "content_type", "error_code"),
+    [
+        ("html", "text/html", INVALID_REQUEST),
+        ("bad_jsonrpc", "application/json", PARSE_ERROR),
+        ("broken_sse", "text/event-stream", PARSE_ERROR),
+    ],
 )
-async def test_garbage_server_answers(mode: Literal["html", "bad_jsonrpc", "broken_sse"], content_type: str) -> None:
+async def test_garbage_server_answers(
+    mode: Literal["html", "bad_jsonrpc", "broken_sse"], content_type: str, error_code: int
+) -> None:
     with GarbageServer(mode) as garbage:
         async with httpx.AsyncClient() as raw:
             response = await raw.post(garbage.url, json={"jsonrpc": "2.0", "id": 1, "method": "initialize"})
         assert response.status_code == 200
         assert response.headers["content-type"].startswith(content_type)
         assert garbage.count_rpc("initialize") == 1
-        # The SDK client must fail to connect rather than hang.
-        with anyio.fail_after(10), pytest.raises(Exception):  # noqa: B017
+        # The SDK client must fail to connect (with a JSON-RPC-level error) rather than hang.
+        code_matches = pytest.RaisesExc(MCPError, check=lambda e: e.code == error_code)
+        with anyio.fail_after(10), pytest.RaisesGroup(code_matches, flatten_subgroups=True):
             async with Client(garbage.url, mode="legacy"):
                 pass
 
@@ -306,3 +327,16 @@ async def test_garbage_server_hang() -> None:
         request: RecordedRequest = garbage.requests[0]
         assert request.status is None
         assert request.rpc_methods == ("initialize",)
+
+
+async def test_restart_keeps_url() -> None:
+    server = UpstreamMCPServer().start()
+    try:
+        url = server.url
+        server.stop()
+        server.start()
+        assert server.url == url
+        async with Client(server.url) as client:
+            assert _text(await client.call_tool("echo", {"text": "again"})) == "again"
+    finally:
+        server.stop()

@@ -12,16 +12,30 @@ from starlette.types import Receive, Scope, Send
 
 from devplane import __version__
 from devplane.api import errors
-from devplane.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from devplane.api.routes import audit, chats, health, keys, mcp, mcp_oauth, mcp_runtime, users
+from devplane.api.middleware import BodyLimitMiddleware, PathDispatchMiddleware, RequestContextMiddleware
+from devplane.api.routes import (
+    audit,
+    chats,
+    health,
+    keys,
+    mcp,
+    mcp_oauth,
+    mcp_runtime,
+    mcp_tool_calls,
+    metrics,
+    users,
+)
 from devplane.api.state import AppState
 from devplane.config import Settings
 from devplane.db.database import Database
+from devplane.mcp.calllog import ToolCallLog, fan_out
 from devplane.mcp.gateway import Gateway
+from devplane.mcp.metrics import MCPMetrics
 from devplane.mcp.pool import PoolSettings
 from devplane.mcp.runtime import MCPRuntime
 from devplane.mcp.tokencache import TokenCache
 from devplane.mcp.tokens import token_source
+from devplane.services import events
 from devplane.services.keys import check_keys, load_keyring
 from devplane.services.ratelimit import RateLimiter
 
@@ -44,6 +58,7 @@ async def start(settings: Settings) -> AppState:
     limiter = RateLimiter(settings.login_rate_limit, settings.login_rate_window_seconds)
     state = AppState(settings=settings, db=db, login_limiter=limiter)
     await start_mcp(state)
+    await db.pubsub.start()  # after start_mcp subscribed, so no change goes unheard
     return state
 
 
@@ -56,8 +71,19 @@ async def start_mcp(state: AppState) -> None:
         max_result_bytes=settings.mcp_max_result_bytes,
         idle_seconds=settings.mcp_session_idle_seconds,
     )
-    runtime = MCPRuntime(state.db, token_source(state.db), pool=pool, catalog_ttl=settings.mcp_catalog_ttl_seconds)
+    # One recorder for both: the tool-call log (queued, written in batches) and the metrics.
+    calls, call_metrics = ToolCallLog(state.db), MCPMetrics()
+    recorder = fan_out(calls.record, call_metrics.observe)
+    runtime = MCPRuntime(
+        state.db, token_source(state.db), pool=pool, catalog_ttl=settings.mcp_catalog_ttl_seconds, recorder=recorder
+    )
     await runtime.start()
+    calls.start()
+    state.extras.update(tool_call_log=calls, mcp_metrics=call_metrics)
+    # Config and token changes, from this replica or another, reach the runtime's caches and pool;
+    # a listener that lost its connection may have missed some, so then everything is dropped.
+    state.db.pubsub.subscribe(events.handler_for(runtime))
+    state.db.pubsub.on_reset(runtime.reset)
     tokens = TokenCache(state.db, ttl=settings.token_cache_seconds)
     state.extras.update(
         mcp=runtime,
@@ -72,9 +98,13 @@ async def start_mcp(state: AppState) -> None:
 
 
 async def stop(state: AppState) -> None:
+    await state.db.pubsub.close()
     runtime: MCPRuntime | None = state.extras.get("mcp")
     if runtime is not None:
         await runtime.close()
+    calls: ToolCallLog | None = state.extras.get("tool_call_log")
+    if calls is not None:
+        await calls.close()  # after the runtime: no call is left to record
     await state.db.dispose()
 
 
@@ -116,9 +146,11 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     if state is not None:
         app.state.devplane = state
     errors.install(app)
-    for module in (health, users, keys, audit, mcp, mcp_oauth, chats, mcp_runtime):
+    for module in (health, users, keys, audit, mcp, mcp_oauth, chats, mcp_runtime, mcp_tool_calls, metrics):
         app.include_router(module.router)
     app.router.routes.append(Route(GATEWAY_PATH, _GatewayEndpoint(), include_in_schema=False))
+    # Perf: the gateway's requests skip the router (the route above stays for prefixed paths).
+    app.add_middleware(PathDispatchMiddleware, path=GATEWAY_PATH, endpoint=_GatewayEndpoint())
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

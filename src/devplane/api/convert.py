@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from devplane.db.mcp_rows import MCPToolCallRow
 from devplane.db.rows import APIKeyRow, AuditLogRow, UserRow
 from devplane.sdk.audit import AuditDiffEntry, AuditLog
+from devplane.sdk.mcp_tool_calls import MCPToolCall
 from devplane.sdk.users import APIKey, RoleName, User, UserStatus
 
 
@@ -48,4 +50,21 @@ def audit_log(row: AuditLogRow) -> AuditLog:
         request_id=row.request_id,
         status_code=row.status_code,
         diff={k: AuditDiffEntry.model_validate(v) for k, v in row.diff.items()},
+    )
+
+
+def mcp_tool_call(row: MCPToolCallRow) -> MCPToolCall:
+    return MCPToolCall(
+        id=row.id,
+        created_at=row.created_at,
+        user_id=row.user_id,
+        chat_id=row.chat_id,
+        server_id=row.mcp_server_config_id,
+        server_slug=row.server_slug,
+        tool=row.tool,
+        duration_ms=row.duration_ms,
+        outcome=row.outcome,
+        error_class=row.error_class,
+        arguments_bytes=row.arguments_bytes,
+        result_bytes=row.result_bytes,
     )

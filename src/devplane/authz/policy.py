@@ -54,7 +54,10 @@ PERMISSIONS: dict[Resource, dict[Action, str]] = {
         Action.READ: "read the audit log",
     },
     Resource.DEPLOYMENT_CONFIG: {
-        Action.READ: "read deployment-wide configuration (including MCP server configs)",
+        Action.READ: (
+            "read deployment-wide configuration and operational data "
+            "(MCP server configs, the MCP tool-call log, metrics)"
+        ),
         Action.UPDATE: "change deployment-wide configuration (including MCP server configs)",
     },
     Resource.ASSIGN_ROLE: {

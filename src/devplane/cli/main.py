@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from devplane import __version__
-from devplane.cli import audit, auth, dbcrypt, keys, server, tokens, users
+from devplane.cli import audit, auth, chats, dbcrypt, keys, mcp, server, tokens, users
 
 app = typer.Typer(
     name="devplane",
@@ -44,5 +44,7 @@ app.command("whoami")(auth.whoami)
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
 app.command("audit")(audit.audit)
+app.add_typer(mcp.app, name="mcp")
+app.add_typer(chats.app, name="chats")
 app.add_typer(keys.app, name="keys")
 app.add_typer(dbcrypt.app, name="dbcrypt")

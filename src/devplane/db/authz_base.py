@@ -1,5 +1,5 @@
 """Helpers shared by the authorization wrappers (coder's dbauthz): `_fetch`, `_filter`,
-`_write`, `_site`, `_write_fetched`. Every AuthzStore method is one line over these."""
+`_write`, `_site`, `_signed_in`, `_write_fetched`. Every AuthzStore method is one line over these."""
 
 from __future__ import annotations
 
@@ -62,6 +62,12 @@ class AuthzBase:
 
     async def _site(self, action: Action, obj: Object, fn: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
         self._require(action, obj)
+        return await fn(*args, **kw)
+
+    async def _signed_in(self, fn: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
+        """Any signed-in user or the system may; anonymous callers may not."""
+        if self.actor.user_id is None and not self.actor.is_system:
+            raise Forbidden("You must be signed in.")
         return await fn(*args, **kw)
 
     async def _write_fetched(

@@ -4,6 +4,9 @@ Configs are deployment configuration: reading needs deployment_config read (owne
 writing needs deployment_config update (owners). Members reach enabled configs through
 `as_system` in the service, which redacts them. Tokens and states belong to their user; chats
 to their owner.
+
+The tool-call log is written only by the system (its background writer; owners hold every
+permission anyway) and read with deployment_config read, like configs: admins and auditors.
 """
 
 from __future__ import annotations
@@ -14,7 +17,15 @@ import uuid
 from devplane.authz.authorizer import Object
 from devplane.authz.policy import Action, Resource
 from devplane.db.authz_base import SYSTEM, AuthzBase
-from devplane.db.mcp_rows import ChatMessageRow, ChatRow, MCPOAuth2StateRow, MCPServerConfigRow, MCPServerUserTokenRow
+from devplane.db.mcp_rows import (
+    ChatMessageRow,
+    ChatRow,
+    MCPOAuth2StateRow,
+    MCPServerConfigRow,
+    MCPServerUserTokenRow,
+    MCPToolCallFilter,
+    MCPToolCallRow,
+)
 
 DEPLOYMENT = Object(Resource.DEPLOYMENT_CONFIG)
 
@@ -121,3 +132,10 @@ class AuthzMCP(AuthzBase):
 
     async def list_chat_messages(self, chat_id: uuid.UUID) -> list[ChatMessageRow]:
         return await self._write_fetched(Action.READ, self.inner.get_chat_by_id, chat_id, self.inner.list_chat_messages)
+
+    # --- tool-call log ------------------------------------------------------------------------
+    async def insert_mcp_tool_calls(self, rows: list[MCPToolCallRow]) -> None:
+        return await self._site(Action.CREATE, SYSTEM, self.inner.insert_mcp_tool_calls, rows)
+
+    async def list_mcp_tool_calls(self, flt: MCPToolCallFilter) -> tuple[list[MCPToolCallRow], int]:
+        return await self._site(Action.READ, DEPLOYMENT, self.inner.list_mcp_tool_calls, flt)

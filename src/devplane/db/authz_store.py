@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import structlog
 
@@ -47,6 +48,9 @@ class AuthzStore(AuthzMCP):
     # --- users -------------------------------------------------------------------------
     async def count_users(self) -> int:
         return await self._site(Action.READ, SYSTEM, self.inner.count_users)
+
+    async def lock_first_user(self) -> None:
+        return await self._site(Action.UPDATE, SYSTEM, self.inner.lock_first_user)
 
     async def get_user_by_id(self, user_id: uuid.UUID) -> UserRow:
         return await self._fetch(self.inner.get_user_by_id, user_id)
@@ -152,3 +156,7 @@ class AuthzStore(AuthzMCP):
             value=value,
             key_id=key_id,
         )
+
+    # --- change events ---------------------------------------------------------------------
+    async def publish_event(self, payload: dict[str, Any]) -> None:
+        return await self._signed_in(self.inner.publish_event, payload)

@@ -15,6 +15,7 @@ from devplane.db import crypt_store, migrate
 from devplane.db.authz_store import AuthzStore
 from devplane.db.crypt_store import CryptStore
 from devplane.db.engine import READONLY, make_engine, make_session_factory
+from devplane.db.pubsub import LOCAL_PUBSUB, InProcessPubSub, PostgresPubSub, PubSub
 from devplane.db.sql_store import SqlStore
 from devplane.db.stack import system_stack
 from devplane.db.store import Store
@@ -45,8 +46,18 @@ class Database:
         self.url = url
         self.keyring = keyring
         self.engine: AsyncEngine = make_engine(url)
-        self.session_factory: async_sessionmaker[AsyncSession] = make_session_factory(self.engine)
-        self._read_factory = make_session_factory(self.engine.execution_options(**{READONLY: True}))
+        # Change events for this database's dialect (db/pubsub.py). Idle until someone start()s it:
+        # the server does, CLI commands don't.
+        self.pubsub: PubSub
+        info: dict[str, object] = {}
+        if self.dialect == "postgresql":
+            dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self.pubsub = PostgresPubSub(dsn)
+        else:
+            self.pubsub = local = InProcessPubSub()
+            info[LOCAL_PUBSUB] = local  # so a committing session can hand its events over
+        self.session_factory: async_sessionmaker[AsyncSession] = make_session_factory(self.engine, info)
+        self._read_factory = make_session_factory(self.engine.execution_options(**{READONLY: True}), info)
 
     @property
     def dialect(self) -> str:

@@ -120,3 +120,40 @@ class ChatMessageRow:
 
     def authz_object(self) -> Object:
         return Object(Resource.CHAT, owner_id=self.owner_id)
+
+
+@dataclass(frozen=True)
+class MCPToolCallRow:
+    """One tool call in the log. Sizes only: arguments and results are never stored."""
+
+    id: uuid.UUID
+    created_at: dt.datetime  # when the call started
+    user_id: uuid.UUID | None  # None once the user is deleted
+    chat_id: uuid.UUID | None
+    mcp_server_config_id: uuid.UUID | None  # None for unknown tools, or once the config is deleted
+    server_slug: str
+    tool: str
+    duration_ms: float
+    outcome: str  # ok | tool_error | rpc_error | timeout | auth_required | error | denied
+    error_class: str
+    arguments_bytes: int
+    result_bytes: int
+
+    def authz_object(self) -> Object:
+        # Operational data about the deployment: read with deployment_config read (admins, auditors).
+        return Object(Resource.DEPLOYMENT_CONFIG)
+
+
+@dataclass(frozen=True)
+class MCPToolCallFilter:
+    """Filters of `list_mcp_tool_calls`; None means any. `since` inclusive, `until` exclusive."""
+
+    config_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = None
+    chat_id: uuid.UUID | None = None
+    tool: str | None = None
+    outcome: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    limit: int = 50
+    offset: int = 0

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -237,3 +238,34 @@ class ChatMessage(Base):
     role: Mapped[str] = mapped_column(Text)
     content: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class MCPToolCall(Base):
+    """One governed MCP tool call (the tool-call log). Sizes only: never arguments or results."""
+
+    __tablename__ = "mcp_tool_calls"
+    __table_args__ = (
+        Index("ix_mcp_tool_calls_created_at", "created_at"),
+        Index("ix_mcp_tool_calls_mcp_server_config_id_created_at", "mcp_server_config_id", "created_at"),
+        # Serves the user filter, and ON DELETE SET NULL when a user is deleted (no table scan).
+        Index("ix_mcp_tool_calls_user_id_created_at", "user_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    # When the call started.
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    # No FK: the log outlives chats, and a write must never fail on a chat deleted meanwhile.
+    chat_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    mcp_server_config_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("mcp_server_configs.id", ondelete="SET NULL"), nullable=True
+    )
+    # Denormalised so a row still names its server after the config is deleted.
+    server_slug: Mapped[str] = mapped_column(Text)
+    tool: Mapped[str] = mapped_column(Text)
+    duration_ms: Mapped[float] = mapped_column(Float)
+    # No CHECK: a runtime that learns a new outcome must not make the log reject its rows.
+    outcome: Mapped[str] = mapped_column(Text)
+    error_class: Mapped[str] = mapped_column(Text, server_default="")
+    arguments_bytes: Mapped[int] = mapped_column(Integer)
+    result_bytes: Mapped[int] = mapped_column(Integer)

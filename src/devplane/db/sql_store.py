@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devplane.db import models as m
+from devplane.db.pubsub import CHANNEL, MAX_PAYLOAD_BYTES, queue_after_commit
 from devplane.db.rows import (
     APIKeyRow,
     AuditLogFilter,
@@ -21,7 +23,10 @@ from devplane.db.rows import (
     UserRow,
 )
 from devplane.db.sql_mcp import SqlMCPQueries
+from devplane.db.sql_tool_calls import SqlToolCallQueries
 from devplane.errors import Conflict, NotFound
+
+_PG_FIRST_USER_LOCK = 0x64700001  # arbitrary; distinct from the migration lock
 
 
 def is_unique_violation(exc: IntegrityError) -> bool:
@@ -87,7 +92,7 @@ def _dbcrypt(o: m.DBCryptKey) -> DBCryptKeyRow:
     )
 
 
-class SqlStore(SqlMCPQueries):
+class SqlStore(SqlMCPQueries, SqlToolCallQueries):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -105,6 +110,12 @@ class SqlStore(SqlMCPQueries):
     # --- users -------------------------------------------------------------------------
     async def count_users(self) -> int:
         return int((await self.session.execute(select(func.count()).select_from(m.User))).scalar_one())
+
+    async def lock_first_user(self) -> None:
+        # SQLite transactions already hold the write lock (BEGIN IMMEDIATE). On PostgreSQL,
+        # concurrent first-user requests would each count zero users and each insert an owner.
+        if (await self.session.connection()).dialect.name == "postgresql":
+            await self.session.execute(select(func.pg_advisory_xact_lock(_PG_FIRST_USER_LOCK)))
 
     async def _user_obj(self, user_id: uuid.UUID) -> m.User:
         obj = await self.session.get(m.User, user_id)
@@ -343,3 +354,16 @@ class SqlStore(SqlMCPQueries):
         )
         result = await self.session.execute(stmt)
         return bool(getattr(result, "rowcount", 0))
+
+    # --- change events ---------------------------------------------------------------------
+    async def publish_event(self, payload: dict[str, Any]) -> None:
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
+        if len(body.encode()) > MAX_PAYLOAD_BYTES:
+            raise ValueError(f"event payload of {len(body)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Transactional: PostgreSQL delivers the NOTIFY at COMMIT and drops it on rollback.
+            await self.session.execute(select(func.pg_notify(CHANNEL, body)))
+            return
+        await self.session.connection()  # be inside the transaction whose commit delivers it
+        # The round trip through JSON gives local subscribers exactly what PostgreSQL's would get.
+        queue_after_commit(self.session.sync_session, json.loads(body))

@@ -18,6 +18,8 @@ from devplane.db.mcp_rows import (
     MCPOAuth2StateRow,
     MCPServerConfigRow,
     MCPServerUserTokenRow,
+    MCPToolCallFilter,
+    MCPToolCallRow,
 )
 from devplane.db.rows import (
     APIKeyRow,
@@ -41,6 +43,10 @@ class Store(Protocol):
     # --- users -------------------------------------------------------------------------
     async def count_users(self) -> int:
         """Number of users; used to decide whether the first-user flow is open."""
+        ...
+
+    async def lock_first_user(self) -> None:
+        """Hold the first-user lock until the transaction ends, so count-then-insert is atomic."""
         ...
 
     async def get_user_by_id(self, user_id: uuid.UUID) -> UserRow:
@@ -252,6 +258,25 @@ class Store(Protocol):
 
     async def list_chat_messages(self, chat_id: uuid.UUID) -> list[ChatMessageRow]:
         """A chat's messages, oldest first."""
+        ...
+
+    # --- change events ----------------------------------------------------------------------
+    async def publish_event(self, payload: dict[str, Any]) -> None:
+        """Tell every replica (this one included) about a change, once this transaction commits;
+        never if it rolls back. `payload` is a small JSON object with a "type" (services/events.py).
+        PostgreSQL: NOTIFY on the devplane_events channel; SQLite: the in-process pubsub."""
+        ...
+
+    # --- MCP tool-call log ----------------------------------------------------------------
+    async def insert_mcp_tool_calls(self, rows: list[MCPToolCallRow]) -> None:
+        """Append a batch of tool-call rows (the background writer, as the system).
+
+        A user or config id that no longer exists is stored as NULL rather than failing the batch.
+        """
+        ...
+
+    async def list_mcp_tool_calls(self, flt: MCPToolCallFilter) -> tuple[list[MCPToolCallRow], int]:
+        """Rows matching the filter, newest first, and the total count ignoring limit/offset."""
         ...
 
 

@@ -6,6 +6,7 @@ async with Client("http://127.0.0.1:3000", token) as client:
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any, TypeVar
 
@@ -22,6 +23,8 @@ from devplane.sdk.mcp import (
     MCPServerConfig,
     UpdateMCPServerConfigRequest,
 )
+from devplane.sdk.mcp_runtime import CallToolRequest, CallToolResponse, ChatTools, ServerTools
+from devplane.sdk.mcp_tool_calls import MCPToolCallsResponse
 from devplane.sdk.users import (
     APIKey,
     CreateAPIKeyRequest,
@@ -199,6 +202,55 @@ class Client:
 
     async def chat_messages(self, chat_id: uuid.UUID | str) -> list[ChatMessage]:
         return await self._get(f"{EXP}/chats/{chat_id}/messages", list[ChatMessage])
+
+    # --- MCP tool-call log and metrics (owners, auditors) --------------------------------------
+    async def mcp_tool_calls(
+        self,
+        *,
+        server_id: uuid.UUID | str | None = None,
+        user_id: uuid.UUID | str | None = None,
+        chat_id: uuid.UUID | str | None = None,
+        tool: str | None = None,
+        outcome: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> MCPToolCallsResponse:
+        """The tool-call log, newest first; `count` is the total matching the filters."""
+        filters: dict[str, Any] = {
+            "server_id": server_id,
+            "user_id": user_id,
+            "chat_id": chat_id,
+            "tool": tool,
+            "outcome": outcome,
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
+        }
+        params = {k: str(v) for k, v in filters.items() if v is not None} | {"limit": limit, "offset": offset}
+        return await self._get(f"{MCP}/tool-calls", MCPToolCallsResponse, params=params)
+
+    async def metrics(self) -> str:
+        """Prometheus text exposition of this replica's metrics."""
+        return (await self.request("GET", "/api/v2/metrics")).text
+
+    # --- MCP runtime: tool catalogs and calls (experimental) ------------------------------------
+    async def chat_tools(self, chat_id: uuid.UUID | str, refresh: bool = False) -> ChatTools:
+        """The tools the chat's agent may call (governed, `<slug>__<tool>`) and each server's status.
+
+        `refresh=True` bypasses the server's tool cache.
+        """
+        params = {"refresh": "true"} if refresh else None
+        return await self._get(f"{EXP}/chats/{chat_id}/tools", ChatTools, params=params)
+
+    async def call_chat_tool(self, chat_id: uuid.UUID | str, req: CallToolRequest) -> CallToolResponse:
+        """Call one of the chat's tools by its exposed name; an upstream tool error is `is_error`, not a 4xx."""
+        return _parse(CallToolResponse, await self.request("POST", f"{EXP}/chats/{chat_id}/tools/call", json=req))
+
+    async def mcp_server_tools(self, server_id: uuid.UUID | str, refresh: bool = False) -> ServerTools:
+        """Admins: the upstream's raw tool list, which tools the allow/deny lists let through, and its status."""
+        params = {"refresh": "true"} if refresh else None
+        return await self._get(f"{MCP}/servers/{server_id}/tools", ServerTools, params=params)
 
 
 def _parse(model: type[T], response: httpx.Response) -> T:

@@ -19,7 +19,7 @@ from devplane.sdk.mcp import (
     MCPServerConfig,
     UpdateMCPServerConfigRequest,
 )
-from devplane.services import audit
+from devplane.services import audit, events
 from devplane.services.context import RequestContext
 from devplane.services.users import can
 
@@ -227,6 +227,7 @@ async def create(store: Store, ctx: RequestContext, req: CreateMCPServerConfigRe
     row = _apply(blank, req.model_dump())
     _validate(row)
     stored = await store.insert_mcp_server_config(row)
+    await events.config_changed(store, stored.id)
     await audit.record(
         store,
         ctx,
@@ -264,6 +265,7 @@ async def update(
     merged = dataclasses.replace(merged, updated_by=ctx.user_id, updated_at=dt.datetime.now(dt.UTC))
     _validate(merged)
     stored = await store.update_mcp_server_config(merged)
+    await events.config_changed(store, stored.id)
     changes = audit.diff(_audit_view(current), _audit_view(stored), secret_fields=SECRET_FIELDS)
     if changes:
         await audit.record(
@@ -283,6 +285,7 @@ async def delete(store: Store, ctx: RequestContext, config_id: uuid.UUID) -> Non
     require_write(store)
     current = await store.get_mcp_server_config_by_id(config_id)
     await store.delete_mcp_server_config(config_id)
+    await events.config_changed(store, config_id)
     await audit.record(
         store,
         ctx,

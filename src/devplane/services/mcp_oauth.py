@@ -23,7 +23,7 @@ import structlog
 from devplane.db.mcp_rows import MCPOAuth2StateRow, MCPServerConfigRow, MCPServerUserTokenRow
 from devplane.db.store import Store
 from devplane.errors import BadGateway, BadRequest, NotFound
-from devplane.services import audit, mcp_configs
+from devplane.services import audit, events, mcp_configs
 from devplane.services import mcp_oauth_http as provider
 from devplane.services.context import RequestContext
 from devplane.services.mcp_oauth_protocol import (
@@ -175,6 +175,7 @@ async def handle_callback(
             refresh_token=tokens.refresh_token,
         )
     )
+    await events.token_changed(store, config.id, user_id)
     await audit.record(
         store,
         ctx,
@@ -231,6 +232,7 @@ async def disconnect(store: Store, ctx: RequestContext, user_id: uuid.UUID, conf
     if error:
         log.warning("mcp_oauth.revocation_failed", config_id=str(config.id), user_id=str(user_id), reason=error)
     deleted = await store.delete_mcp_server_user_token(config.id, user_id)
+    await events.token_changed(store, config.id, user_id)
     await audit.record(
         store,
         ctx,

@@ -33,6 +33,7 @@ from devplane.db.database import Database
 from devplane.db.mcp_rows import MCPServerUserTokenRow
 from devplane.db.store import Store
 from devplane.errors import BadGateway, BadRequest, DomainError, NotFound
+from devplane.services import events
 from devplane.services import mcp_oauth_http as provider
 
 log = structlog.get_logger(__name__)
@@ -173,6 +174,7 @@ async def _refresh_in(
             raise TokenRefreshFailed() from None
         reason = f"The provider refused the refresh token ({exc.code})."
         await store.mark_mcp_server_user_token_refresh_failure(config_id, user_id, reason)
+        await events.token_changed(store, config_id, user_id)
         return AuthRequired(RECONNECT, config_id=config_id, user_id=user_id)
     stored = await store.update_mcp_server_user_token_from_refresh(
         dataclasses.replace(
@@ -184,6 +186,7 @@ async def _refresh_in(
             updated_at=now,
         )
     )
+    await events.token_changed(store, config_id, user_id)
     return _usable(stored)
 
 

@@ -69,6 +69,7 @@ async def first_user_exists(store: Store) -> bool:
 
 
 async def create_first_user(store: Store, ctx: RequestContext, *, email: str, username: str, password: str) -> UserRow:
+    await store.as_system(reason="serialize first-user set-up").lock_first_user()
     if await first_user_exists(store):
         raise Conflict("The first user has already been created.", detail="Log in, or ask an owner for an account.")
     _check_password(password)
