@@ -37,12 +37,17 @@ def pytest_report_header() -> str:
     return f"devplane database: {'postgresql' if PG_URL else 'sqlite'}"
 
 
+# .ci/run's SQLite leg sets this: PostgreSQL-only tests belong to its PostgreSQL leg, which
+# runs right after on a database CI creates (and fails if the server is missing).
+CI_SQLITE_LEG = os.environ.get("DEVPLANE_CI_LEG", "") == "sqlite"
+
+
 def require_pg() -> str:
-    """For tests that only make sense on PostgreSQL: skip locally, fail in CI."""
+    """For tests that only make sense on PostgreSQL: skip locally, fail in CI's PostgreSQL leg."""
     if not PG_URL:
-        if IN_CI:
+        if IN_CI and not CI_SQLITE_LEG:
             pytest.fail("DEVPLANE_TEST_PG_URL must be set when CI=true: PostgreSQL tests may not skip in CI")
-        pytest.skip("PostgreSQL test: set DEVPLANE_TEST_PG_URL to run it")
+        pytest.skip("PostgreSQL test: set DEVPLANE_TEST_PG_URL to run it (CI runs it in its PostgreSQL leg)")
     return PG_URL
 
 

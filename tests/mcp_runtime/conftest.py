@@ -23,6 +23,8 @@ from devplane.sdk.client import Client
 from devplane.sdk.mcp import CreateMCPServerConfigRequest, MCPServerConfig
 from devplane.sdk.users import CreateFirstUserRequest, LoginRequest
 from tests.factories import OWNER_EMAIL, OWNER_PASSWORD, OWNER_USERNAME
+from tests.fixtures.oauth_server import OAuthServer
+from tests.mcp_runtime.helpers import Farm
 
 
 @dataclass
@@ -75,8 +77,26 @@ def mcp_settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def live(mcp_settings: Settings) -> Iterator[Live]:
+def farm() -> Iterator[Farm]:
+    """Upstream servers for a test; `live` depends on it, so they stop after devplane does."""
+    servers = Farm()
+    try:
+        yield servers
+    finally:
+        servers.stop_all()
+
+
+@pytest.fixture
+def live(mcp_settings: Settings, farm: Farm) -> Iterator[Live]:
     yield from run_live(mcp_settings)
+
+
+@pytest.fixture
+async def oauth(mcp_settings: Settings) -> AsyncIterator[OAuthServer]:
+    """A real OAuth2 authorization server whose redirect URIs point back at devplane."""
+    prefix = f"{mcp_settings.effective_access_url}/api/experimental/mcp/servers/"
+    async with OAuthServer(redirect_uri_prefixes=prefix) as server:
+        yield server
 
 
 @pytest.fixture

@@ -28,14 +28,16 @@ async def test_gateway_and_chat_tools(live: Live, admin: Client) -> None:
         assert resp.json()["content"][0]["text"] == "hello"
         upstream.reset_log()
         assert admin.token
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {admin.token}"}) as http:
-            async with MCPClient(streamable_http_client(live.gateway, http_client=http)) as mcp:
-                listed = await mcp.list_tools()
-                assert "demo__add" in [t.name for t in listed.tools]
-                result = await mcp.call_tool("demo__add", {"a": 2, "b": 3})
-                assert result.structured_content == {"result": 5}
-                for _ in range(5):
-                    await mcp.call_tool("demo__echo", {"text": "x"})
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {admin.token}"}) as http,
+            MCPClient(streamable_http_client(live.gateway, http_client=http)) as mcp,
+        ):
+            listed = await mcp.list_tools()
+            assert "demo__add" in [t.name for t in listed.tools]
+            result = await mcp.call_tool("demo__add", {"a": 2, "b": 3})
+            assert result.structured_content == {"result": 5}
+            for _ in range(5):
+                await mcp.call_tool("demo__echo", {"text": "x"})
         assert upstream.count_rpc("tools/call") == 6
         assert upstream.count_rpc("initialize") == 0
         assert config.id

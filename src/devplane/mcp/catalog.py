@@ -107,8 +107,8 @@ class ToolCache:
     def invalidate(self, key: PoolKey) -> None:
         self._entries.pop(key, None)
 
-    def invalidate_config(self, config_id: Any) -> None:
-        for key in [k for k in self._entries if k.config_id == config_id]:
+    def invalidate_config(self, config_id: Any, keep_version: str | None = None) -> None:
+        for key in [k for k in self._entries if k.config_id == config_id and k.config_version != keep_version]:
             del self._entries[key]
 
     def clear(self) -> None:

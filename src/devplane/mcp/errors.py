@@ -25,6 +25,11 @@ class UpstreamError(MCPRuntimeError):
     """The upstream failed, answered garbage, or dropped the session."""
 
 
+class SessionExpired(UpstreamError):
+    """The upstream session is gone and the request was not processed (unknown session id, no
+    connection made, session already closed): safe to send once more on a new session."""
+
+
 class ToolNotAllowed(MCPRuntimeError):
     """The tool is unknown or filtered out by the server's allow/deny lists."""
 

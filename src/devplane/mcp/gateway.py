@@ -1,6 +1,6 @@
 """The MCP gateway: devplane itself as an MCP server (streamable HTTP) over the user's tools.
 
-A lean ASGI endpoint, not the SDK's server transport (docs/decisions/0004): it answers
+A lean ASGI endpoint, not the SDK's server transport (docs/decisions/0005): it answers
 initialize/ping/tools/list itself and forwards tools/call to the pooled upstream session,
 parsing only method, id and tool name. Stateless: no Mcp-Session-Id, no GET stream; answers are
 JSON unless the client asked for progress over SSE. Governance is the runtime's, as in chats.
@@ -227,6 +227,11 @@ class Gateway:
                 "id": msg_id,
                 "result": _error_result(f"The tool's MCP server failed: {exc.reason}."),
             }
+        except Exception as exc:
+            # A bug, not an upstream failure: still one JSON-RPC answer (an SSE response may have
+            # started already, so an ASGI error would cut the client's stream with no reply).
+            log.exception("mcp.gateway.call_failed", error=type(exc).__name__)
+            reply = _rpc_error(msg_id, INTERNAL_ERROR, "Internal error while calling the tool.")
         if stream:
             await _send_event(send, reply, last=True)
         else:

@@ -31,6 +31,11 @@ def tool_allowed(tool: str, allow: Sequence[str], deny: Sequence[str]) -> bool:
     return not any(_matches(tool, p) for p in deny)
 
 
+def may_expose(slug: str, exposed: str) -> bool:
+    """Whether `exposed` can be one of this server's names (full or shortened): a cheap prefilter."""
+    return exposed.startswith(f"{slug}{SEPARATOR}"[: MAX_NAME - 9])
+
+
 def exposed_name(slug: str, tool: str) -> str:
     """`<slug>__<tool>`, shortened deterministically past 64 characters.
 

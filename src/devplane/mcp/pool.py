@@ -58,7 +58,11 @@ class UpstreamPool:
         if self._http is None or self._http.closed:
             # One connection pool for every upstream call; keep-alive is what makes the pass-through fast.
             connector = aiohttp.TCPConnector(limit=256, limit_per_host=64, keepalive_timeout=60)
-            self._http = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None))
+            # No cookie jar: the session is shared by every user, and a cookie one user's call got
+            # from an upstream must never ride on another user's call.
+            self._http = aiohttp.ClientSession(
+                connector=connector, timeout=aiohttp.ClientTimeout(total=None), cookie_jar=aiohttp.DummyCookieJar()
+            )
         return self._http
 
     def start(self) -> None:
@@ -101,14 +105,25 @@ class UpstreamPool:
         if session is not None:
             await session.close()
 
-    async def invalidate_config(self, config_id: uuid.UUID) -> int:
-        keys = [k for k in self._sessions if k.config_id == config_id]
+    async def invalidate_config(self, config_id: uuid.UUID, keep_version: str | None = None) -> int:
+        """Close the config's sessions, except those made for its version `keep_version`."""
+        keys = [k for k in self._sessions if k.config_id == config_id and k.config_version != keep_version]
         for key in keys:
             await self._drop(key)
         return len(keys)
 
-    async def invalidate_user(self, config_id: uuid.UUID, user_id: uuid.UUID) -> int:
-        keys = [k for k, users in self._users.items() if k.config_id == config_id and user_id in users]
+    def has_user(self, config_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        return any(k.config_id == config_id and user_id in users for k, users in self._users.items())
+
+    async def invalidate_user(
+        self, config_id: uuid.UUID, user_id: uuid.UUID, keep_fingerprint: str | None = None
+    ) -> int:
+        """Close the user's sessions of the config, except one made with credentials `keep_fingerprint`."""
+        keys = [
+            k
+            for k, users in self._users.items()
+            if k.config_id == config_id and user_id in users and k.fingerprint != keep_fingerprint
+        ]
         for key in keys:
             await self._drop(key)
         return len(keys)

@@ -8,6 +8,7 @@ and invalidated by change events (pubsub), with short TTLs as a backstop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -19,10 +20,10 @@ import structlog
 
 from devplane.db.database import Database
 from devplane.db.mcp_rows import MCPServerConfigRow
-from devplane.mcp.catalog import Catalog, ServerStatus, ToolCache, entries_for
+from devplane.mcp.catalog import Catalog, ServerStatus, ToolCache, ToolEntry, entries_for
 from devplane.mcp.credentials import TokenSource, UpstreamAuth, resolve
-from devplane.mcp.errors import MCPRuntimeError, ToolNotAllowed
-from devplane.mcp.naming import tool_allowed
+from devplane.mcp.errors import MCPRuntimeError, SessionExpired, ToolNotAllowed
+from devplane.mcp.naming import may_expose, tool_allowed
 from devplane.mcp.pool import PoolKey, PoolSettings, UpstreamPool
 from devplane.mcp.upstream import Progress, UpstreamSession
 
@@ -79,7 +80,13 @@ class MCPRuntime:
         self._configs: dict[uuid.UUID, MCPServerConfigRow] | None = None
         self._configs_at = 0.0
         self._configs_lock = asyncio.Lock()
+        # Bumped by every invalidation: a load that overlapped one may hold rows from before the
+        # change, so it must not become the cache (else the stale set lives for CONFIG_TTL).
+        self._configs_generation = 0
         self._auth: dict[tuple[uuid.UUID, uuid.UUID, str], tuple[UpstreamAuth, float]] = {}
+        # Perf (bench/): a config's catalog entries, memoized per raw tool list (identity), so a
+        # call does not rebuild the catalog (schema deep copies, a task per server) every time.
+        self._entries: dict[PoolKey, tuple[list[dict[str, Any]], list[ToolEntry]]] = {}
         self.pool.on_tools_changed = self.tool_cache.invalidate
 
     async def start(self) -> None:
@@ -89,21 +96,42 @@ class MCPRuntime:
         await self.pool.close()
 
     # --- change events (local or from other replicas via pubsub) -------------------------------
+    # An event arrives after its change committed, possibly after a request already used the new
+    # state (a config used right after it was created, a token right after the user connected).
+    # So what was built from the current state stays: only older versions and credentials go,
+    # and an in-flight call on a fresh session is not cut by a late event.
     async def config_changed(self, config_id: uuid.UUID) -> None:
-        self._configs = None
-        self.tool_cache.invalidate_config(config_id)
-        self._auth = {k: v for k, v in self._auth.items() if k[1] != config_id}
-        await self.pool.invalidate_config(config_id)
+        self._forget_configs()
+        keep: str | None = None
+        try:
+            current = (await self.configs()).get(config_id)
+            if current is not None and current.enabled:
+                keep = _version(current)
+        except Exception as exc:  # the database is unreachable: assume nothing, keep nothing
+            log.warning("mcp.runtime.config_reload_failed", error=type(exc).__name__)
+        self.tool_cache.invalidate_config(config_id, keep_version=keep)
+        self._entries = {k: v for k, v in self._entries.items() if k.config_id != config_id or k.config_version == keep}
+        self._auth = {k: v for k, v in self._auth.items() if k[1] != config_id or k[2] == keep}
+        await self.pool.invalidate_config(config_id, keep_version=keep)
 
     async def user_token_changed(self, config_id: uuid.UUID, user_id: uuid.UUID) -> None:
         self._auth = {k: v for k, v in self._auth.items() if not (k[0] == user_id and k[1] == config_id)}
-        await self.pool.invalidate_user(config_id, user_id)
+        keep: str | None = None
+        config = (self._configs or {}).get(config_id)
+        if config is not None and self.pool.has_user(config_id, user_id):
+            # Bounded: the handler runs before later events. The token was just stored, so this is
+            # a read, not a refresh. No usable token (a disconnect) or no answer: keep nothing.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(2.0):
+                    keep = (await self._credentials(user_id, config)).fingerprint
+        await self.pool.invalidate_user(config_id, user_id, keep_fingerprint=keep)
 
     async def reset(self) -> None:
         """Forget everything (e.g. the change listener lost its connection)."""
-        self._configs = None
+        self._forget_configs()
         self._auth.clear()
         self.tool_cache.clear()
+        self._entries.clear()
         await self.pool.reset()
 
     # --- configs -------------------------------------------------------------------------------
@@ -112,13 +140,21 @@ class MCPRuntime:
         if configs is not None and time.monotonic() - self._configs_at < CONFIG_TTL:
             return configs
         async with self._configs_lock:
-            if self._configs is not None and time.monotonic() - self._configs_at < CONFIG_TTL:
-                return self._configs
-            async with self.db.read_session() as tx:
-                rows = await tx.system("MCP runtime loads server configs").list_mcp_server_configs()
-            self._configs = {r.id: r for r in rows}
-            self._configs_at = time.monotonic()
-            return self._configs
+            for _ in range(3):
+                if self._configs is not None and time.monotonic() - self._configs_at < CONFIG_TTL:
+                    return self._configs
+                generation = self._configs_generation
+                async with self.db.read_session() as tx:
+                    rows = await tx.system("MCP runtime loads server configs").list_mcp_server_configs()
+                loaded = {r.id: r for r in rows}
+                if generation == self._configs_generation:
+                    self._configs, self._configs_at = loaded, time.monotonic()
+                    return loaded
+            return loaded  # changes keep arriving: answer with the newest read, cache nothing
+
+    def _forget_configs(self) -> None:
+        self._configs = None
+        self._configs_generation += 1
 
     async def effective_configs(self, selection: Iterable[uuid.UUID]) -> list[MCPServerConfigRow]:
         """(selection + enabled force_on) intersected with enabled."""
@@ -167,6 +203,43 @@ class MCPRuntime:
             tools = await session.list_tools()
             self.tool_cache.put(key, tools)
         return tools
+
+    def _cached_entries(self, user_id: uuid.UUID, config: MCPServerConfigRow) -> list[ToolEntry] | None:
+        """The config's catalog entries from the caches alone (no I/O), or None if any is cold.
+
+        What `server_status` would list for a server whose tools are cached (it is then
+        connected or no_tools, so a force_on one cannot fail closed either).
+        """
+        cached = self._auth.get((user_id, config.id, _version(config)))
+        if cached is None or cached[1] <= time.monotonic():
+            return None
+        key = PoolKey(config.id, _version(config), cached[0].fingerprint)
+        tools = self.tool_cache.get(key)
+        if tools is None:
+            return None
+        memo = self._entries.get(key)
+        if memo is not None and memo[0] is tools:
+            return memo[1]
+        if len(self._entries) >= 10_000:
+            self._entries.clear()  # bounded; stale keys (old credentials) would otherwise linger
+        entries = entries_for(config, tools)
+        self._entries[key] = (tools, entries)
+        return entries
+
+    def _find_cached(
+        self, user_id: uuid.UUID, configs: list[MCPServerConfigRow], name: str
+    ) -> tuple[bool, ToolEntry | None]:
+        """(True, the entry `catalog(...).find(name)` would give) when every server is cached, else (False, None)."""
+        found: ToolEntry | None = None
+        for config in configs:
+            entries = self._cached_entries(user_id, config)
+            if entries is None:
+                return False, None
+            for entry in entries:
+                # Same tie-break as the catalog's sort by (name, server id): the first wins.
+                if entry.name == name and (found is None or str(entry.server_id) < str(found.server_id)):
+                    found = entry
+        return True, found
 
     async def server_status(self, user_id: uuid.UUID, config: MCPServerConfigRow, refresh: bool) -> ServerStatus:
         started = time.perf_counter()
@@ -228,9 +301,13 @@ class MCPRuntime:
         MCPRuntimeError subclasses for auth, timeout and upstream failures.
         """
         started, t0 = time.time(), time.perf_counter()
-        catalog = await self.catalog(user_id, configs)
-        entry = catalog.find(name)
-        config = next((c for c in configs if entry is not None and c.id == entry.server_id), None)
+        # Only the servers that can own the name, and the force_on ones (they fail calls closed
+        # too): an unrelated broken server must not cost every call its connect timeout.
+        relevant = [c for c in configs if c.availability == "force_on" or may_expose(c.slug, name)]
+        cached, entry = self._find_cached(user_id, relevant, name)
+        if not cached:  # a cold server: the full catalog (connects, lists, may fail closed)
+            entry = (await self.catalog(user_id, relevant)).find(name)
+        config = next((c for c in relevant if entry is not None and c.id == entry.server_id), None)
         args_bytes = len(json.dumps(arguments)) if arguments else 0
         outcome, error_class, result_bytes = "ok", "", 0
         try:
@@ -244,7 +321,13 @@ class MCPRuntime:
             params: dict[str, Any] = {"name": entry.tool_name, "arguments": arguments or {}}
             if meta:
                 params["_meta"] = meta
-            message = await session.call_tool(params, progress)
+            try:
+                message = await session.call_tool(params, progress)
+            except SessionExpired:
+                # Not processed upstream (restarted, session forgotten, no connection): one resend on
+                # a new session. A call whose request may have been processed is never resent.
+                _, session = await self.session(user_id, config)
+                message = await session.call_tool(params, progress)
             if "error" in message:
                 outcome, error_class = "rpc_error", f"jsonrpc_{message['error'].get('code', 'unknown')}"
             elif (message.get("result") or {}).get("isError"):

@@ -4,7 +4,7 @@ The official SDK does what it is good at: the initialize handshake, version nego
 paginated tools/list, and the notification stream (tools/list_changed). The per-call path does
 not go through it: `tools/call` is forwarded as raw JSON-RPC over a pooled aiohttp session to
 the SDK's already-initialised session (same Mcp-Session-Id), parsing only what it must. That is
-docs/decisions/0004-mcp-pass-through.md; SSE upstreams use the SDK for calls too, since their
+docs/decisions/0005-mcp-pass-through.md; SSE upstreams use the SDK for calls too, since their
 answers arrive on the event stream the SDK owns.
 """
 
@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import json
+import ssl
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -26,12 +29,43 @@ from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
-from devplane.mcp.errors import AuthRequired, UpstreamError, UpstreamTimeout
+from devplane.mcp.errors import AuthRequired, SessionExpired, UpstreamError, UpstreamTimeout
 
 log = structlog.get_logger(__name__)
 
 Progress = Callable[[dict[str, Any]], Awaitable[None]]
 _ids = itertools.count(1)
+
+
+_ssl_lock = threading.Lock()
+
+
+@functools.cache
+def _build_ssl_context() -> ssl.SSLContext:
+    return httpx2.create_ssl_context()
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context for every upstream client; call it in a worker thread.
+
+    httpx builds a new one per client by default, and loading the CA bundle takes 50-250 ms of
+    CPU: on the event loop, every new upstream session stalled the whole server that long (ten
+    cold servers in a catalog took 2 s instead of 0.2 s). The lock makes it one build even when
+    many sessions connect at once.
+    """
+    with _ssl_lock:
+        return _build_ssl_context()
+
+
+def _client_factory(verify: ssl.SSLContext) -> Callable[..., httpx2.AsyncClient]:
+    """The SDK's SSE client factory (same timeouts and headers), with the shared TLS context."""
+
+    def factory(
+        headers: dict[str, str] | None = None, timeout: httpx2.Timeout | None = None, auth: httpx2.Auth | None = None
+    ) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(headers=headers, timeout=timeout, auth=auth, verify=verify)
+
+    return factory
 
 
 def _unwrap(exc: BaseException) -> BaseException:
@@ -44,7 +78,7 @@ def _unwrap(exc: BaseException) -> BaseException:
 def describe(exc: BaseException) -> str:
     """A short reason for status reports: the exception type and a trimmed message, no headers."""
     inner = _unwrap(exc)
-    text = str(inner).splitlines()[0] if str(inner) else ""
+    text = str(inner).splitlines()[0].rstrip(" .") if str(inner) else ""
     return f"{type(inner).__name__}: {text}"[:200] if text else type(inner).__name__
 
 
@@ -78,6 +112,7 @@ class UpstreamSession:
         self._error: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
         self._dead = False
+        self._drains: set[asyncio.Task[None]] = set()  # background reads of answered SSE streams
 
     # --- lifecycle ----------------------------------------------------------------------
     @property
@@ -91,6 +126,9 @@ class UpstreamSession:
         except TimeoutError:
             await self.close()
             raise UpstreamTimeout(f"connect timed out after {self.connect_timeout:g}s") from None
+        except asyncio.CancelledError:
+            self._task.cancel()  # our caller gave up: do not leave a half-open session behind
+            raise
         if self._client is None:
             await self.close()
             raise self._connect_error()
@@ -116,12 +154,20 @@ class UpstreamSession:
     async def _run(self) -> None:
         try:
             timeout = httpx2.Timeout(self.call_timeout, connect=self.connect_timeout, read=300.0)
+            verify = await asyncio.to_thread(_ssl_context)
             async with httpx2.AsyncClient(
-                headers=self._headers, timeout=timeout, event_hooks={"response": [self._capture_session]}
+                headers=self._headers,
+                timeout=timeout,
+                verify=verify,
+                event_hooks={"response": [self._capture_session]},
             ) as http:
                 if self.transport == "sse":
                     transport: Any = sse_client(
-                        self.url, headers=self._headers, timeout=self.connect_timeout, sse_read_timeout=300.0
+                        self.url,
+                        headers=self._headers,
+                        timeout=self.connect_timeout,
+                        sse_read_timeout=300.0,
+                        httpx_client_factory=_client_factory(verify),
                     )
                 else:
                     transport = streamable_http_client(self.url, http_client=http)
@@ -151,6 +197,10 @@ class UpstreamSession:
         self._stop.set()
         self._dead = True
         if self._task is not None and not self._task.done():
+            if self._client is None:
+                # Still in the handshake (connect timed out): nothing to end politely, and a hung
+                # upstream would hold us until the SDK's own read timeout.
+                self._task.cancel()
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), 5)
             except (TimeoutError, Exception):
@@ -177,7 +227,7 @@ class UpstreamSession:
 
     def _require(self) -> Client:
         if self._client is None or not self.alive:
-            raise UpstreamError("upstream session is closed")
+            raise SessionExpired("upstream session is closed")
         return self._client
 
     def _map(self, exc: BaseException) -> Exception:
@@ -213,19 +263,35 @@ class UpstreamSession:
                 progress_callback=on_progress,
             )
         except BaseException as exc:
+            task = asyncio.current_task()
+            if isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling():
+                raise  # our caller was cancelled (client gone): not an upstream failure
+            code = getattr(_unwrap(exc), "code", None)
+            if code == types.CONNECTION_CLOSED:
+                # The SDK's own error, not the upstream's answer: its event stream died (dropped
+                # connection, or an event over the SDK's 1 MiB limit). The session is gone.
+                raise await self._dropped() from None
             mapped = self._map(exc)
-            if isinstance(mapped, UpstreamError) and getattr(_unwrap(exc), "code", None) is not None:
+            if isinstance(mapped, UpstreamError) and code is not None:
                 err = _unwrap(exc)
-                return {"error": {"code": err.code, "message": str(err)[:500]}}  # type: ignore[attr-defined]
+                return {"error": {"code": code, "message": str(err)[:500]}}
             raise mapped from None
         body = result.model_dump(by_alias=True, mode="json", exclude_none=True)
         if len(json.dumps(body)) > self.max_result_bytes:
             raise UpstreamError(f"result larger than {self.max_result_bytes} bytes")
         return {"result": body}
 
+    async def _dropped(self) -> UpstreamError:
+        self._dead = True
+        self._stop.set()
+        if self._task is not None:
+            await asyncio.wait({self._task}, timeout=1.0)  # let it record why it ended
+        cause = f": {describe(self._error)}" if self._error is not None else ""
+        return UpstreamError(f"upstream connection closed{cause}")
+
     async def _call_passthrough(self, params: dict[str, Any], progress: Progress | None) -> dict[str, Any]:
         if not self.alive:
-            raise UpstreamError("upstream session is closed")
+            raise SessionExpired("upstream session is closed")
         request_id = f"dp-{next(_ids)}"
         headers = {
             **self._headers,
@@ -243,6 +309,9 @@ class UpstreamSession:
             # Never retried: the upstream may have started the work. Tell it to stop.
             asyncio.get_running_loop().create_task(self._cancel(request_id, headers))
             raise UpstreamTimeout(f"tool call timed out after {self.call_timeout:g}s") from None
+        except aiohttp.ClientConnectorError as exc:
+            self._dead = True  # no connection, so nothing was sent: the caller may retry on a new session
+            raise SessionExpired(f"upstream connection failed: {type(exc).__name__}") from None
         except aiohttp.ClientError as exc:
             self._dead = True
             raise UpstreamError(f"upstream connection failed: {type(exc).__name__}") from None
@@ -250,47 +319,68 @@ class UpstreamSession:
     async def _post(
         self, body: str, headers: dict[str, str], request_id: str, progress: Progress | None
     ) -> dict[str, Any]:
-        async with self._http.post(self.url, data=body, headers=headers) as response:
+        response = await self._http.post(self.url, data=body, headers=headers)
+        draining = False
+        try:
             if response.status == 404 and self.session_id:
-                self._dead = True  # the upstream forgot the session; the next call reconnects
-                raise UpstreamError("upstream session expired")
+                # The upstream forgot the session (restarted, idle-expired) and, per the
+                # transport spec, did not process the request: safe to resend on a new session.
+                self._dead = True
+                raise SessionExpired("upstream session expired")
             if response.status in (401, 403):
                 raise AuthRequired(f"upstream rejected the credentials ({response.status})")
             if response.status >= 400:
                 raise UpstreamError(f"upstream answered HTTP {response.status}")
             ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
             if ctype == "application/json":
-                raw = await response.content.read(self.max_result_bytes + 1)
-                if len(raw) > self.max_result_bytes:
-                    raise UpstreamError(f"result larger than {self.max_result_bytes} bytes")
+                # Read to the end: content.read(n) returns whatever has arrived, which for a large
+                # body is only its first chunk.
+                raw = await _read_limited(response, self.max_result_bytes)
                 return _find_response(_parse_json(raw), request_id)
             if ctype == "text/event-stream":
-                return await self._read_events(response, request_id, progress)
+                message = await self._read_events(response, request_id, progress)
+                # Perf (bench/): the response event usually arrives just before the stream's end.
+                # Releasing the response mid-body makes aiohttp close the connection, so every call
+                # paid a new TCP connection (and the upstream a new one to accept). Finish the
+                # stream in the background so the keep-alive connection returns to the pool.
+                if not response.content.at_eof():
+                    draining = True
+                    task = asyncio.get_running_loop().create_task(self._drain(response))
+                    self._drains.add(task)
+                    task.add_done_callback(self._drains.discard)
+                return message
             raise UpstreamError(f"upstream answered {ctype or 'no content type'}, not MCP JSON-RPC")
+        finally:
+            if not draining:
+                response.release()
+
+    async def _drain(self, response: aiohttp.ClientResponse) -> None:
+        """Read what is left of an answered SSE stream (bounded in time and size), then release."""
+        try:
+            async with asyncio.timeout(5):
+                left = self.max_result_bytes
+                async for chunk in response.content.iter_any():
+                    left -= len(chunk)
+                    if left < 0:
+                        break
+        except (TimeoutError, aiohttp.ClientError):
+            pass
+        finally:
+            response.release()  # at EOF: the connection is reused; otherwise aiohttp closes it
 
     async def _read_events(
         self, response: aiohttp.ClientResponse, request_id: str, progress: Progress | None
     ) -> dict[str, Any]:
-        total = 0
-        data: list[str] = []
-        async for raw_line in response.content:
-            total += len(raw_line)
-            if total > self.max_result_bytes:
-                raise UpstreamError(f"result larger than {self.max_result_bytes} bytes")
-            line = raw_line.decode("utf-8", "replace").rstrip("\r\n")
-            if line.startswith("data:"):
-                data.append(line[5:].lstrip(" "))
-                continue
-            if line or not data:
-                continue
-            message = _parse_json("\n".join(data).encode())
-            data = []
-            if not isinstance(message, dict):
-                raise UpstreamError("upstream sent a malformed event")
-            if message.get("id") == request_id and ("result" in message or "error" in message):
-                return message
-            if message.get("method") == "notifications/progress" and progress is not None:
-                await progress(message.get("params") or {})
+        async with contextlib.aclosing(_sse_messages(response, self.max_result_bytes)) as messages:
+            async for message in messages:
+                if message.get("id") == request_id and ("result" in message or "error" in message):
+                    return message
+                method = message.get("method")
+                if method == "notifications/progress" and progress is not None:
+                    await progress(message.get("params") or {})
+                elif method == "notifications/tools/list_changed" and self._on_tools_changed is not None:
+                    # Servers may send it on the call's own stream (e.g. the tool that changed the set).
+                    self._on_tools_changed()
         raise UpstreamError("upstream closed the event stream without a response")
 
     async def _cancel(self, request_id: str, headers: dict[str, str]) -> None:
@@ -303,6 +393,49 @@ class UpstreamSession:
             async with asyncio.timeout(5):
                 async with self._http.post(self.url, data=json.dumps(note), headers=headers) as response:
                     await response.read()
+
+
+async def _sse_messages(response: aiohttp.ClientResponse, limit: int) -> AsyncGenerator[dict[str, Any]]:
+    """The JSON-RPC messages of an SSE body, at most `limit` bytes in all.
+
+    Lines are split here rather than with aiohttp's readline, which raises LineTooLong past 512 KiB
+    (twice its read buffer): one large tool result is one `data:` line.
+    """
+    total = 0
+    pending = bytearray()
+    data: list[str] = []
+    async for chunk in response.content.iter_any():
+        total += len(chunk)
+        if total > limit:
+            raise UpstreamError(f"result larger than {limit} bytes")
+        pending += chunk
+        if b"\n" not in chunk:
+            continue
+        *lines, rest = pending.split(b"\n")
+        pending = bytearray(rest)
+        for raw in lines:
+            line = raw.decode("utf-8", "replace").rstrip("\r")
+            if line.startswith("data:"):
+                data.append(line[5:].lstrip(" "))
+                continue
+            if line or not data:
+                continue
+            message = _parse_json("\n".join(data).encode())
+            data = []
+            if not isinstance(message, dict):
+                raise UpstreamError("upstream sent a malformed event")
+            yield message
+
+
+async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise UpstreamError(f"result larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _parse_json(raw: bytes) -> Any:
