@@ -7,22 +7,19 @@ invocation runs `asyncio.run` on the test thread, exactly as a user's shell woul
 
 from __future__ import annotations
 
-import io
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import structlog
-import uvicorn
 from typer.testing import CliRunner, Result
 
-from devplane.api.app import create_app
 from devplane.cli.main import app
 from devplane.config import Settings
 from tests.factories import OWNER_EMAIL, OWNER_PASSWORD, OWNER_USERNAME
+from tests.live import LiveServer
+from tests.live import live_server as serve
 
 
 @pytest.fixture(autouse=True)
@@ -33,45 +30,11 @@ def _restore_structlog() -> Iterator[None]:
     structlog.configure(**saved)
 
 
-@dataclass
-class LiveServer:
-    url: str
-    logs: io.StringIO
-
-
 @pytest.fixture
 def live_server(settings: Settings) -> Iterator[LiveServer]:
-    logs = io.StringIO()
-    # Server logs go to a buffer: CliRunner swaps sys.stdout while a command runs, and a log
-    # line printed by the server thread at that moment would land in the command's output.
-    previous = structlog.get_config()["logger_factory"]
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(logs))
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=0,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        http="h11",
-        ws="none",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="devplane-cli-test-server", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail(f"test server did not start; logs:\n{logs.getvalue()}")
-            time.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield LiveServer(url=f"http://127.0.0.1:{port}", logs=logs)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        structlog.configure(logger_factory=previous)
-    assert not thread.is_alive(), "test server did not shut down"
+    # h11: the CLI tests exercise the plain HTTP path users hit without extras.
+    with serve(settings, http="h11", require_clean_shutdown=True) as server:
+        yield server
 
 
 @dataclass

@@ -6,8 +6,9 @@ import json
 import stat
 from pathlib import Path
 
-from tests.cli.conftest import Cli, LiveServer
+from tests.cli.conftest import Cli
 from tests.factories import OWNER_EMAIL, OWNER_PASSWORD, OWNER_USERNAME
+from tests.live import LiveServer
 
 
 def _mode(path: Path) -> int:

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
-from tests.cli.conftest import Cli, LiveServer
+from tests.cli.conftest import Cli
 from tests.factories import MEMBER_PASSWORD
 from tests.fixtures.mcp_servers import UpstreamMCPServer
+from tests.live import LiveServer
 
 API_KEY = "SENTINEL-cli-api-key-4e1d"
 API_KEY_2 = "SENTINEL-cli-api-key-rotated-77aa"

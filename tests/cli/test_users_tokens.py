@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.cli.conftest import Cli, LiveServer
+from tests.cli.conftest import Cli
 from tests.factories import MEMBER_PASSWORD
+from tests.live import LiveServer
 
 
 def _json(cli: Cli, *args: str, input: str | None = None) -> Any:

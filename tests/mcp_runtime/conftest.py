@@ -6,66 +6,26 @@ over HTTP with the devplane SDK and the official `mcp` SDK client.
 
 from __future__ import annotations
 
-import io
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import structlog
-import uvicorn
 
-from devplane.api.app import create_app
 from devplane.config import Settings
 from devplane.sdk.client import Client
 from devplane.sdk.mcp import CreateMCPServerConfigRequest, MCPServerConfig
 from devplane.sdk.users import CreateFirstUserRequest, LoginRequest
 from tests.factories import OWNER_EMAIL, OWNER_PASSWORD, OWNER_USERNAME
 from tests.fixtures.oauth_server import OAuthServer
+from tests.live import LiveServer, live_server
 from tests.mcp_runtime.helpers import Farm
 
-
-@dataclass
-class Live:
-    url: str
-    logs: io.StringIO
-    server: uvicorn.Server
-
-    @property
-    def gateway(self) -> str:
-        return f"{self.url}/api/experimental/mcp/gateway"
+Live = LiveServer
 
 
 def run_live(settings: Settings) -> Iterator[Live]:
-    logs = io.StringIO()
-    previous = structlog.get_config()["logger_factory"]
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(logs))
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=0,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        ws="none",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="devplane-test-server", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail(f"devplane test server did not start; logs:\n{logs.getvalue()}")
-            time.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield Live(url=f"http://127.0.0.1:{port}", logs=logs, server=server)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        structlog.configure(logger_factory=previous)
+    with live_server(settings) as server:
+        yield server
 
 
 @pytest.fixture
