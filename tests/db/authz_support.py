@@ -152,30 +152,13 @@ def ids(rows: Any, w: World) -> set[Any]:
 
 # --- MCP configs, tokens, OAuth2 states, chats (cases in tests/db/authz_mcp_cases.py) --------
 def config_row(slug: str, *, enabled: bool, availability: str) -> MCPServerConfigRow:
-    return MCPServerConfigRow(
-        id=uuid.uuid4(),
+    return MCPServerConfigRow.blank(
+        at=NOW,
         display_name=slug.title(),
         slug=slug,
-        description="",
-        icon_url="",
-        transport="streamable_http",
         url=f"https://{slug}.example.com/mcp",
-        auth_type="none",
-        oauth2_client_id="",
-        oauth2_auth_url="",
-        oauth2_token_url="",
-        oauth2_revocation_url="",
-        oauth2_scopes="",
-        api_key_header="",
-        custom_header_names=(),
-        tool_allow_list=(),
-        tool_deny_list=(),
         availability=availability,
         enabled=enabled,
-        created_by=None,
-        updated_by=None,
-        created_at=NOW,
-        updated_at=NOW,
     )
 
 

@@ -20,32 +20,14 @@ NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def config_row(slug: str, **fields: Any) -> MCPServerConfigRow:
-    row = MCPServerConfigRow(
-        id=uuid.uuid4(),
-        display_name=slug,
-        slug=slug,
-        description="",
-        icon_url="",
-        transport="streamable_http",
-        url=f"http://127.0.0.1:9/{slug}",
-        auth_type="none",
-        oauth2_client_id="",
-        oauth2_auth_url="",
-        oauth2_token_url="",
-        oauth2_revocation_url="",
-        oauth2_scopes="",
-        api_key_header="",
-        custom_header_names=(),
-        tool_allow_list=(),
-        tool_deny_list=(),
-        availability="default_on",
-        enabled=True,
-        created_by=None,
-        updated_by=None,
-        created_at=NOW,
-        updated_at=NOW,
-    )
-    return dataclasses.replace(row, **fields)
+    base: dict[str, Any] = {
+        "display_name": slug,
+        "slug": slug,
+        "url": f"http://127.0.0.1:9/{slug}",
+        "availability": "default_on",
+        "enabled": True,
+    }
+    return MCPServerConfigRow.blank(at=NOW, **(base | fields))
 
 
 class StubDB:

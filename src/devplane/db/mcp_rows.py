@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
@@ -58,6 +59,37 @@ class MCPServerConfigRow:
 
     def authz_object(self) -> Object:
         return Object(Resource.DEPLOYMENT_CONFIG)
+
+    @classmethod
+    def blank(cls, *, at: dt.datetime, created_by: uuid.UUID | None = None, **fields: Any) -> MCPServerConfigRow:
+        """A new row with every field at its empty default (auth none, default_off, disabled), then
+        `fields`: the one place that spells out a config's defaults for services and tests."""
+        row = cls(
+            id=uuid.uuid4(),
+            display_name="",
+            slug="",
+            description="",
+            icon_url="",
+            transport="streamable_http",
+            url="",
+            auth_type="none",
+            oauth2_client_id="",
+            oauth2_auth_url="",
+            oauth2_token_url="",
+            oauth2_revocation_url="",
+            oauth2_scopes="",
+            api_key_header="",
+            custom_header_names=(),
+            tool_allow_list=(),
+            tool_deny_list=(),
+            availability="default_off",
+            enabled=False,
+            created_by=created_by,
+            updated_by=created_by,
+            created_at=at,
+            updated_at=at,
+        )
+        return dataclasses.replace(row, **fields)
 
 
 @dataclass(frozen=True)

@@ -199,31 +199,7 @@ def _audit_view(row: MCPServerConfigRow) -> dict[str, Any]:
 async def create(store: Store, ctx: RequestContext, req: CreateMCPServerConfigRequest) -> MCPServerConfigRow:
     require_write(store)
     now = dt.datetime.now(dt.UTC)
-    blank = MCPServerConfigRow(
-        id=uuid.uuid4(),
-        display_name="",
-        slug="",
-        description="",
-        icon_url="",
-        transport="streamable_http",
-        url="",
-        auth_type="none",
-        oauth2_client_id="",
-        oauth2_auth_url="",
-        oauth2_token_url="",
-        oauth2_revocation_url="",
-        oauth2_scopes="",
-        api_key_header="",
-        custom_header_names=(),
-        tool_allow_list=(),
-        tool_deny_list=(),
-        availability="default_off",
-        enabled=False,
-        created_by=ctx.user_id,
-        updated_by=ctx.user_id,
-        created_at=now,
-        updated_at=now,
-    )
+    blank = MCPServerConfigRow.blank(at=now, created_by=ctx.user_id)
     row = _apply(blank, req.model_dump())
     _validate(row)
     stored = await store.insert_mcp_server_config(row)
