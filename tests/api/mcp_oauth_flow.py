@@ -3,6 +3,7 @@ loopback provider's /authorize (302 back to devplane), then devplane's callback.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
@@ -93,3 +94,31 @@ async def raw_rows(state: AppState, table: str) -> list[str]:
     async with state.db.engine.connect() as conn:
         rows = (await conn.execute(text(f"SELECT * FROM {table}"))).all()  # noqa: S608 - fixed table names
     return [" ".join(str(v) for v in row) for row in rows]
+
+
+async def _held_since(state: AppState, since: object) -> list[str]:
+    """PostgreSQL: the last statement of each session on this database that sits idle in a
+    transaction begun before `since` (a transaction held open, not one caught between two
+    statements by a background reader)."""
+    query = text(
+        "SELECT query FROM pg_stat_activity WHERE datname = current_database() "
+        "AND state LIKE 'idle in transaction%' AND xact_start < :since AND pid <> pg_backend_pid()"
+    )
+    async with state.db.engine.connect() as conn:
+        return [str(q) for q in (await conn.execute(query, {"since": since})).scalars()]
+
+
+async def _clock(state: AppState) -> object:
+    async with state.db.engine.connect() as conn:
+        return (await conn.execute(text("SELECT clock_timestamp()"))).scalar_one()
+
+
+async def assert_writes_proceed(owner: Client, oauth: OAuthServer, state: AppState, slug: str) -> None:
+    """Call while devplane waits on the provider: another user's write goes through at once (on
+    SQLite a writing transaction is the database's write lock), and on PostgreSQL no session
+    holds a transaction open across the wait."""
+    since = await _clock(state) if state.db.dialect == "postgresql" else None
+    await asyncio.wait_for(create_oauth2_config(owner, oauth, slug=slug), timeout=5)
+    if since is not None:
+        held = await _held_since(state, since)
+        assert held == [], f"transactions held open while the provider is called: {held}"

@@ -3,6 +3,7 @@ real authorization server on 127.0.0.1 (tests/fixtures/oauth_server.py) that ver
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import datetime as dt
@@ -26,6 +27,7 @@ from devplane.services.mcp_oauth_refresh import get_valid_access_token
 from tests.api.conftest import Actor, assert_envelope, custom_server
 from tests.api.mcp_oauth_flow import (
     MCP_URL,
+    assert_writes_proceed,
     authorize,
     callback,
     callback_url,
@@ -204,6 +206,35 @@ async def test_full_flow_stores_the_token_encrypted_and_connects_only_that_user(
     assert token.access_token not in logs.model_dump_json()
 
 
+async def test_no_transaction_is_open_while_the_code_is_exchanged(
+    owner: Client, member: Actor, config: MCPServerConfig, oauth: OAuthServer, state: AppState
+) -> None:
+    url = await callback_url(member.client, config.id)
+    with oauth.holding_requests():
+        pending = asyncio.create_task(callback(member.client, url))
+        await oauth.wait_for_requests(token=1)
+        await assert_writes_proceed(owner, oauth, state, "meanwhile")
+        assert await raw_rows(state, "mcp_oauth2_states") == []  # consumed and committed before the call
+        assert await raw_rows(state, "mcp_server_user_tokens") == []
+        assert not pending.done()
+    assert_page(await pending, 200)
+    assert await connected(member.client, config.id)
+    assert len((await owner.audit_logs(f"action:connect resource_id:{config.id}")).audit_logs) == 1
+
+
+async def test_a_config_deleted_during_the_exchange_keeps_no_token(
+    owner: Client, member: Actor, config: MCPServerConfig, oauth: OAuthServer, state: AppState
+) -> None:
+    url = await callback_url(member.client, config.id)
+    with oauth.holding_requests():
+        pending = asyncio.create_task(callback(member.client, url))
+        await oauth.wait_for_requests(token=1)
+        await owner.delete_mcp_server(config.id)
+    assert_page(await pending, 404)
+    assert await raw_rows(state, "mcp_server_user_tokens") == []
+    assert (await owner.audit_logs(f"action:connect resource_id:{config.id}")).audit_logs == []
+
+
 async def test_a_public_client_sends_its_id_in_the_body(owner: Client, member: Actor, settings: Settings) -> None:
     prefix = f"{settings.effective_access_url}/api/experimental/mcp/servers/"
     async with OAuthServer(client_secret=None, redirect_uri_prefixes=prefix) as public:
@@ -361,6 +392,23 @@ async def test_disconnect_revokes_both_tokens_deletes_and_is_idempotent(
     assert entry.user_id == member.user.id
     assert entry.resource_type == "mcp_server_config"
     assert entry.status_code == 204
+
+
+async def test_no_transaction_is_open_while_revoking(
+    owner: Client, member: Actor, config: MCPServerConfig, oauth: OAuthServer, state: AppState
+) -> None:
+    assert_page(await connect(member.client, config.id), 200)
+    with oauth.holding_requests():
+        pending = asyncio.create_task(member.client.mcp_oauth2_disconnect(config.id))
+        await oauth.wait_for_requests(revocation=1)
+        await assert_writes_proceed(owner, oauth, state, "meanwhile")
+        # Deleted before the provider is asked: nothing can use or refresh it in the meantime.
+        assert await raw_rows(state, "mcp_server_user_tokens") == []
+        assert not pending.done()
+    await pending
+    assert len(oauth.revoked) == 2
+    [entry] = (await owner.audit_logs(f"action:disconnect resource_id:{config.id}")).audit_logs
+    assert entry.user_id == member.user.id
 
 
 async def test_disconnect_deletes_even_when_revocation_fails(

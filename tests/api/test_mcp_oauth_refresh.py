@@ -27,6 +27,7 @@ from devplane.services.mcp_oauth_refresh import (
 )
 from tests.api.conftest import Actor
 from tests.api.mcp_oauth_flow import MCP_URL, connect, create_oauth2_config
+from tests.conftest import require_pg
 from tests.fixtures.oauth_server import OAuthServer
 
 
@@ -103,6 +104,9 @@ async def test_ten_concurrent_callers_refresh_once_and_the_rotated_token_is_save
 async def test_two_replicas_refresh_once_through_the_row_lock(
     member: Actor, config: MCPServerConfig, oauth: OAuthServer, state: AppState
 ) -> None:
+    # Replicas need PostgreSQL (SQLite's pubsub is in-process too); on SQLite a refresh holds no
+    # lock across the provider call and the in-process SingleFlight is the single flight.
+    require_pg()
     await _connect_expiring(member, config, oauth)
     oauth.token_delay = 0.5
     # Two engines and two single-flight maps: nothing in-process joins them, only the database.
@@ -116,6 +120,71 @@ async def test_two_replicas_refresh_once_through_the_row_lock(
         await other.dispose()
     assert oauth.refresh_count == 1
     assert a.access_token == b.access_token
+
+
+async def test_a_refresh_in_flight_does_not_stop_other_writers(
+    owner: Client, member: Actor, config: MCPServerConfig, oauth: OAuthServer, state: AppState
+) -> None:
+    await _connect_expiring(member, config, oauth)
+    with oauth.holding_requests():
+        pending = asyncio.create_task(get_valid_access_token(state.db, member.user.id, config.id))
+        await oauth.wait_for_requests(token=2)  # the connect's exchange, then the refresh
+        # On PostgreSQL the refresh holds its token's row lock (and so is a session in an open
+        # transaction, on purpose): check only that other writes go through.
+        await asyncio.wait_for(create_oauth2_config(owner, oauth, slug="meanwhile"), timeout=5)
+        assert not pending.done()
+    fresh = await pending
+    assert (await _stored(state, member, config)).access_token == fresh.access_token
+    assert oauth.refresh_count == 1
+
+
+async def test_a_reconnect_during_a_refresh_wins(
+    member: Actor, config: MCPServerConfig, oauth: OAuthServer, state: AppState
+) -> None:
+    await _connect_expiring(member, config, oauth)
+    before = await _stored(state, member, config)
+    reconnected = dataclasses.replace(
+        before,
+        access_token="reconnected-access",
+        refresh_token="reconnected-refresh",
+        expiry=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+    )
+
+    async def reconnect() -> None:
+        async with state.db.transaction() as tx:
+            await tx.system("test: a reconnect's token").upsert_mcp_server_user_token(reconnected)
+
+    with oauth.holding_requests():
+        refreshing = asyncio.create_task(get_valid_access_token(state.db, member.user.id, config.id))
+        await oauth.wait_for_requests(token=2)
+        # SQLite: saved at once, and the refresh then finds the row changed and keeps it.
+        # PostgreSQL: waits for the refresh's row lock, then replaces what the refresh saved.
+        reconnecting = asyncio.create_task(reconnect())
+        await asyncio.sleep(0.2)
+    await asyncio.gather(refreshing, reconnecting)
+    after = await _stored(state, member, config)
+    assert (after.access_token, after.refresh_token) == ("reconnected-access", "reconnected-refresh")
+    assert after.refresh_failure_reason == ""
+    token = await get_valid_access_token(state.db, member.user.id, config.id)
+    assert token.access_token == "reconnected-access"
+
+
+async def test_a_disconnect_during_a_refresh_is_not_undone(
+    member: Actor, config: MCPServerConfig, oauth: OAuthServer, state: AppState
+) -> None:
+    await _connect_expiring(member, config, oauth)
+    with oauth.holding_requests():
+        refreshing = asyncio.create_task(get_valid_access_token(state.db, member.user.id, config.id))
+        await oauth.wait_for_requests(token=2)
+        disconnecting = asyncio.create_task(member.client.mcp_oauth2_disconnect(config.id))
+        await asyncio.sleep(0.2)
+    refreshed, _ = await asyncio.gather(refreshing, disconnecting, return_exceptions=True)
+    # SQLite: the disconnect went first and the refresh finds no token; PostgreSQL: the disconnect
+    # waited for the refresh's row lock, then deleted (and revoked) what it stored.
+    assert not isinstance(refreshed, BaseException) or isinstance(refreshed, AuthRequired)
+    with pytest.raises(AuthRequired, match="first"):
+        await get_valid_access_token(state.db, member.user.id, config.id)
+    assert not await _connected(member.client, config.id)
 
 
 async def test_the_old_refresh_token_is_kept_when_the_provider_sends_none(

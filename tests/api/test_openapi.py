@@ -90,6 +90,42 @@ async def test_operations_have_summaries_and_response_models(anon: Client) -> No
     assert "HTTPValidationError" not in schemas
 
 
+def _bodies(doc: dict[str, Any]) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(operation, status, media type, schema) of every documented response body."""
+    return [
+        (f"{method.upper()} {path}", code, media, body.get("schema", {}))
+        for path, ops in doc["paths"].items()
+        for method, op in ops.items()
+        for code, response in op["responses"].items()
+        for media, body in response.get("content", {}).items()
+    ]
+
+
+async def test_every_body_is_documented_as_what_it_is(anon: Client) -> None:
+    """An HTML body is a string; the JSON error envelope is never documented as HTML."""
+    problems = []
+    for name, code, media, schema in _bodies(await _doc(anon)):
+        if media == "text/html" and schema != {"type": "string"}:
+            problems.append(f"{name}: {code} text/html has schema {schema}")
+        if _ref(schema) == "#/components/schemas/Response" and media != "application/json":
+            problems.append(f"{name}: {code} documents the JSON envelope as {media}")
+    assert not problems, "\n".join(problems)
+
+
+async def test_oauth2_callback_documents_its_html_pages(anon: Client) -> None:
+    doc = await _doc(anon)
+    responses = doc["paths"]["/api/experimental/mcp/servers/{server_id}/oauth2/callback"]["get"]["responses"]
+    assert set(responses) == {"200", "400", "401", "403", "404", "502"}
+    html = {"text/html": {"schema": {"type": "string"}}}
+    for code in ("200", "400", "401", "404", "502"):
+        assert responses[code]["content"] == html, code
+        assert responses[code]["description"], code
+    # Only the experiment gate answers JSON (the envelope), like every experimental route.
+    envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/Response"}}}
+    assert responses["403"]["content"] == envelope
+    assert "Response" in doc["components"]["schemas"]
+
+
 async def test_error_envelope_schema_is_ours(anon: Client) -> None:
     schemas = (await _doc(anon))["components"]["schemas"]
     envelope = schemas["Response"]

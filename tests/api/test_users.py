@@ -54,6 +54,35 @@ async def test_weak_first_user_password_is_400_naming_password(anon: Client, pas
     assert not await anon.has_first_user()
 
 
+async def test_first_user_username_is_folded_to_lowercase(anon: Client) -> None:
+    body = {"email": OWNER_EMAIL, "username": " Alice ", "password": OWNER_PASSWORD}
+    response = await anon.http.post("/api/v2/users/first", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["username"] == "alice"
+    # The SDK's request model folds the same way, so the CLI sends what the server stores.
+    assert CreateFirstUserRequest(email=OWNER_EMAIL, username="ALICE", password=OWNER_PASSWORD).username == "alice"
+
+
+async def test_usernames_are_folded_then_validated(owner: Client, member: Actor) -> None:
+    body = {"email": "bob@example.com", "username": "Bob_Smith-2", "password": "New-pass-1234"}
+    response = await owner.http.post("/api/v2/users", json=body, headers=owner.headers())
+    assert response.status_code == 201, response.text
+    assert response.json()["username"] == "bob_smith-2"
+    assert (await owner.user("BOB_SMITH-2")).username == "bob_smith-2"
+    # Folded first, so a name that only differs in case is the same name.
+    clash = {**body, "email": "bob2@example.com", "username": "BOB_SMITH-2"}
+    assert_envelope(await owner.http.post("/api/v2/users", json=clash, headers=owner.headers()), 409)
+    renamed = await member.client.update_user("me", UpdateUserRequest(username="ReNamed"))
+    assert renamed.username == "renamed"
+    # Still validated after folding: 33 letters, inner spaces, a leading '-', a non-ASCII look-alike
+    # of 'k' (the Kelvin sign lowercases to a plain 'k').
+    for bad in ("A" * 33, "Al ice", "-Alice", "\u212aate"):
+        response = await owner.http.post(
+            "/api/v2/users", json={**body, "email": "x@example.com", "username": bad}, headers=owner.headers()
+        )
+        assert fields_named(assert_envelope(response, 400)) == {"username"}, bad
+
+
 async def test_weak_password_on_create_and_patch(owner: Client, member: Actor) -> None:
     with pytest.raises(DevplaneError) as exc:
         await make_user(owner, password="weak")

@@ -64,6 +64,16 @@ MCP_CASES: dict[str, list[Case]] = {
             actor="auditor",
             check=lambda r, w: len(r) == 2,
         ),
+        # Locking for a chat's selection filters the same way (chats call it as the system).
+        allowed(
+            lambda s, w: s.list_mcp_server_configs_by_ids([x(w, "forced").id], for_key_share=True),
+            check=lambda r, w: r == [],
+        ),
+        allowed(
+            lambda s, w: s.list_mcp_server_configs_by_ids([x(w, "forced").id, x(w, "disabled").id], for_key_share=True),
+            actor="auditor",
+            check=lambda r, w: _slugs(r) == {"forced", "off"},
+        ),
     ],
     "list_forced_mcp_server_configs": [
         allowed(lambda s, w: s.list_forced_mcp_server_configs(), check=lambda r, w: r == []),

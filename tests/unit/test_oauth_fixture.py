@@ -349,3 +349,31 @@ async def test_concurrent_refresh_with_delay_under_async_with() -> None:
         # The requests overlapped in the delay, yet rotation lets exactly one win.
         assert sorted(r.status_code for r in responses) == [200, 400, 400]
         assert srv.refresh_count == 3
+
+
+@pytest.mark.asyncio
+async def test_token_requests_can_be_held_in_flight() -> None:
+    async with OAuthServer(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as srv:
+        token = srv.issue_token_directly("user-1")
+        data = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
+        async with httpx.AsyncClient(timeout=10) as client:
+            revoke = {"token": token["access_token"], "token_type_hint": "access_token"}
+            with srv.holding_requests():
+                refreshing = asyncio.create_task(client.post(srv.token_url, data=data, auth=(CLIENT_ID, CLIENT_SECRET)))
+                revoking = asyncio.create_task(
+                    client.post(srv.revocation_url, data=revoke, auth=(CLIENT_ID, CLIENT_SECRET))
+                )
+                await srv.wait_for_requests(token=1, revocation=1)
+                # Recorded but not answered; the other endpoints still are.
+                metadata = await client.get(srv.metadata_url)
+                assert metadata.status_code == 200
+                await asyncio.sleep(0.1)
+                assert not refreshing.done()
+                assert not revoking.done()
+            assert (await refreshing).status_code == 200
+            assert (await revoking).status_code == 200
+        assert srv.refresh_count == 1
+        assert srv.revoked == [(token["access_token"], "access_token")]
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await srv.wait_for_requests(token=2)

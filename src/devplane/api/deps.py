@@ -93,6 +93,17 @@ async def authenticate(request: Request, tx: Transaction) -> Auth:
 CurrentAuth = Annotated[Auth, Depends(authenticate)]
 
 
+async def authenticate_briefly(request: Request, state: State) -> Auth:
+    """`authenticate` in a short transaction of its own, for routes that then wait on something
+    outside (an OAuth2 provider) and so must hold no request transaction: on SQLite a writing
+    transaction is the database's write lock. Such routes take `state.db`, never `Transaction`."""
+    async with state.db.transaction() as tx:
+        return await authenticate(request, tx)
+
+
+BriefAuth = Annotated[Auth, Depends(authenticate_briefly)]
+
+
 def request_context(request: Request, state: State) -> RequestContext:
     user_id = None
     username = getattr(request.state, "actor_username", "")

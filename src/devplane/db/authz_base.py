@@ -50,8 +50,8 @@ class AuthzBase:
             raise NotFound()
         return row
 
-    async def _filter(self, fn: Callable[..., Awaitable[list[R]]], *args: Any) -> list[R]:
-        return [r for r in await fn(*args) if self.can(Action.READ, r.authz_object())]
+    async def _filter(self, fn: Callable[..., Awaitable[list[R]]], *args: Any, **kw: Any) -> list[R]:
+        return [r for r in await fn(*args, **kw) if self.can(Action.READ, r.authz_object())]
 
     async def _write(self, action: Action, obj: Object, fn: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
         if not self.can(action, obj):

@@ -75,8 +75,10 @@ class CryptMCP(_Sealer):
     async def list_enabled_mcp_server_configs(self) -> list[MCPServerConfigRow]:
         return self._configs(await self.inner.list_enabled_mcp_server_configs())
 
-    async def list_mcp_server_configs_by_ids(self, ids: list[uuid.UUID]) -> list[MCPServerConfigRow]:
-        return self._configs(await self.inner.list_mcp_server_configs_by_ids(ids))
+    async def list_mcp_server_configs_by_ids(
+        self, ids: list[uuid.UUID], *, for_key_share: bool = False
+    ) -> list[MCPServerConfigRow]:
+        return self._configs(await self.inner.list_mcp_server_configs_by_ids(ids, for_key_share=for_key_share))
 
     async def list_forced_mcp_server_configs(self) -> list[MCPServerConfigRow]:
         return self._configs(await self.inner.list_forced_mcp_server_configs())

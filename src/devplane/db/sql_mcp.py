@@ -111,8 +111,10 @@ class SqlMCPQueries:
             raise NotFound("MCP server config not found.")
         return _config(obj)
 
-    async def _configs(self, *conds: Any) -> list[MCPServerConfigRow]:
+    async def _configs(self, *conds: Any, key_share: bool = False) -> list[MCPServerConfigRow]:
         stmt = select(m.MCPServerConfig).where(*conds).order_by(m.MCPServerConfig.display_name, m.MCPServerConfig.id)
+        if key_share:
+            stmt = stmt.with_for_update(read=True, key_share=True)  # FOR KEY SHARE; nothing on SQLite
         return [_config(o) for o in (await self.session.execute(stmt)).scalars()]
 
     async def list_mcp_server_configs(self) -> list[MCPServerConfigRow]:
@@ -121,10 +123,12 @@ class SqlMCPQueries:
     async def list_enabled_mcp_server_configs(self) -> list[MCPServerConfigRow]:
         return await self._configs(m.MCPServerConfig.enabled.is_(True))
 
-    async def list_mcp_server_configs_by_ids(self, ids: list[uuid.UUID]) -> list[MCPServerConfigRow]:
+    async def list_mcp_server_configs_by_ids(
+        self, ids: list[uuid.UUID], *, for_key_share: bool = False
+    ) -> list[MCPServerConfigRow]:
         if not ids:
             return []
-        return await self._configs(m.MCPServerConfig.id.in_(ids))
+        return await self._configs(m.MCPServerConfig.id.in_(ids), key_share=for_key_share)
 
     async def list_forced_mcp_server_configs(self) -> list[MCPServerConfigRow]:
         return await self._configs(m.MCPServerConfig.enabled.is_(True), m.MCPServerConfig.availability == "force_on")
@@ -144,7 +148,12 @@ class SqlMCPQueries:
         return await self._write_config(obj, "MCP server config slug already exists.")
 
     async def delete_mcp_server_config(self, config_id: uuid.UUID) -> None:
-        obj = await self.session.get(m.MCPServerConfig, config_id)
+        # Locked before the chats are stripped: a chat write that selected this config holds a key
+        # share lock on it (list_mcp_server_configs_by_ids), so we wait for it to commit and then
+        # strip what it saved. Config rows before chat rows, in that order everywhere, so the two
+        # cannot deadlock (services/chats.py takes them in the same order).
+        stmt = select(m.MCPServerConfig).where(m.MCPServerConfig.id == config_id).with_for_update()
+        obj = (await self.session.execute(stmt)).scalar_one_or_none()
         if obj is None:
             raise NotFound("MCP server config not found.")
         await self._strip_chat_selection(config_id)

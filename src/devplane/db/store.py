@@ -173,8 +173,15 @@ class Store(Protocol):
         """Enabled configs ordered by display_name."""
         ...
 
-    async def list_mcp_server_configs_by_ids(self, ids: list[uuid.UUID]) -> list[MCPServerConfigRow]:
-        """Configs among `ids` (missing ones are simply absent), ordered by display_name."""
+    async def list_mcp_server_configs_by_ids(
+        self, ids: list[uuid.UUID], *, for_key_share: bool = False
+    ) -> list[MCPServerConfigRow]:
+        """Configs among `ids` (missing ones are simply absent), ordered by display_name.
+
+        `for_key_share` keeps them from being deleted until the transaction ends (PostgreSQL
+        `FOR KEY SHARE`: a delete or a `for_update` read waits, a plain update does not; SQLite
+        needs no lock, its writers are serialised). A config being deleted meanwhile is waited
+        for, then absent."""
         ...
 
     async def list_forced_mcp_server_configs(self) -> list[MCPServerConfigRow]:

@@ -7,13 +7,30 @@ import uuid
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, EmailStr, Field, StringConstraints
 
 USERNAME_PATTERN = r"^[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?$"
+
+
+def fold_username(value: object) -> object:
+    """Usernames are case-insensitive: `Alice` is stored as `alice`. Folded before the length and
+    pattern checks (pydantic's own `to_lower` runs after its pattern check, which refused `Alice`).
+    Only ASCII is folded, so a look-alike such as the Kelvin sign (which lowercases to `k`) is
+    refused by the pattern rather than turned into a plain letter."""
+    if not isinstance(value, str):
+        return value
+    stripped = value.strip()
+    return stripped.lower() if stripped.isascii() else stripped
+
+
 Username = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=32, pattern=USERNAME_PATTERN),
-    Field(description="1-32 chars: lowercase letters, digits, '-' and '_'; starts and ends alphanumeric."),
+    StringConstraints(min_length=1, max_length=32, pattern=USERNAME_PATTERN),
+    BeforeValidator(fold_username),
+    Field(
+        description="1-32 chars: letters, digits, '-' and '_'; starts and ends alphanumeric. "
+        "Letters are folded to lowercase (`Alice` becomes `alice`), surrounding spaces dropped."
+    ),
 ]
 Password = Annotated[str, Field(min_length=1, max_length=256, description="At least 8 characters, mixed classes.")]
 

@@ -19,10 +19,24 @@ def _dedupe(ids: list[uuid.UUID]) -> list[uuid.UUID]:
     return list(dict.fromkeys(ids))
 
 
+async def _hold(store: Store, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The enabled configs among `ids`, kept from being deleted until this transaction ends.
+
+    Without the lock, on PostgreSQL a config deleted while a chat was saving its selection could
+    stay in that selection: the delete strips chats in its own transaction and cannot see an
+    uncommitted one. With it, the delete waits for this transaction and then strips what it saved
+    (or, if the delete went first, the config is absent here and refused). Callers take these
+    config locks before the chat's own row lock: the order a config delete takes them in.
+    """
+    system = store.as_system(reason="hold the MCP server configs a chat selects")
+    return {c.id for c in await system.list_mcp_server_configs_by_ids(ids, for_key_share=True) if c.enabled}
+
+
 async def validate_selection(store: Store, ids: list[uuid.UUID]) -> list[uuid.UUID]:
-    """Duplicates removed; every id must be an enabled config (members can only see those)."""
+    """Duplicates removed; every id must be an enabled config (members can only see those).
+    The configs are held until the transaction ends (see `_hold`)."""
     ids = _dedupe(ids)
-    enabled = {c.id for c in await _enabled(store)}
+    enabled = await _hold(store, ids)
     bad = [i for i in ids if i not in enabled]
     if bad:
         raise BadRequest(
@@ -61,7 +75,9 @@ async def views(store: Store, chats: list[ChatRow]) -> list[Chat]:
 
 async def create(store: Store, owner_id: uuid.UUID, req: CreateChatRequest) -> ChatRow:
     if req.mcp_server_ids is None:
-        selection = [c.id for c in await _enabled(store) if c.availability == "default_on"]
+        defaults = [c.id for c in await _enabled(store) if c.availability == "default_on"]
+        held = await _hold(store, defaults)  # one deleted since the listing is left out
+        selection = [i for i in defaults if i in held]
     else:
         selection = await validate_selection(store, req.mcp_server_ids)
     now = dt.datetime.now(dt.UTC)
@@ -80,10 +96,13 @@ async def create(store: Store, owner_id: uuid.UUID, req: CreateChatRequest) -> C
 async def post_message(
     store: Store, chat_id: uuid.UUID, req: CreateChatMessageRequest
 ) -> tuple[ChatRow, ChatMessageRow]:
-    # The row lock serializes concurrent messages on one chat (coder: GetChatByIDForUpdate).
-    chat = await store.get_chat_by_id(chat_id, for_update=True)
-    if req.mcp_server_ids is not None:
-        chat = await store.update_chat_mcp_server_ids(chat.id, await validate_selection(store, req.mcp_server_ids))
+    chat = await store.get_chat_by_id(chat_id)  # not found (or not yours) before a bad selection
+    selection = None if req.mcp_server_ids is None else await validate_selection(store, req.mcp_server_ids)
+    # The row lock serializes concurrent messages on one chat (coder: GetChatByIDForUpdate). Taken
+    # after the selection's config locks, in the order a config delete takes them: no deadlock.
+    chat = await store.get_chat_by_id(chat.id, for_update=True)
+    if selection is not None:
+        chat = await store.update_chat_mcp_server_ids(chat.id, selection)
     message = await store.insert_chat_message(
         ChatMessageRow(
             id=uuid.uuid4(),

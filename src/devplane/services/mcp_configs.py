@@ -259,7 +259,9 @@ async def update(
 
 async def delete(store: Store, ctx: RequestContext, config_id: uuid.UUID) -> None:
     require_write(store)
-    current = await store.get_mcp_server_config_by_id(config_id)
+    # Locked first: a chat saving a selection with this config holds it (services/chats.py), so
+    # we wait for that chat to commit and the delete then strips the id from it.
+    current = await store.get_mcp_server_config_by_id(config_id, for_update=True)
     await store.delete_mcp_server_config(config_id)
     await events.config_changed(store, config_id)
     await audit.record(

@@ -9,6 +9,11 @@ Decisions (issue 3 wins over the coder reference where they differ):
   disabled config gets 404 (its existence is not revealed); an admin gets 400 "not enabled".
 - Disconnect reads the config as the system, so a user can always remove (and revoke) their own
   token, also for a disabled config; an unknown config is 404; no token is a no-op (idempotent).
+- No transaction is open while the provider is called (up to 10 s): on SQLite a writing
+  transaction holds the database's write lock and would stop every other writer for that long.
+  The callback consumes the state in one short transaction, exchanges the code with none open,
+  and stores the token in a second one; disconnect deletes the token in one, revokes with none
+  open, and audits in a second. So callback and disconnect take a `Database`, not a `Store`.
 - Refresh (get_valid_access_token) lives in mcp_oauth_refresh.py.
 """
 
@@ -16,10 +21,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
+from devplane.authz.authorizer import Subject
+from devplane.db.database import Database
 from devplane.db.mcp_rows import MCPOAuth2StateRow, MCPServerConfigRow, MCPServerUserTokenRow
 from devplane.db.store import Store
 from devplane.errors import BadGateway, BadRequest, NotFound
@@ -28,6 +35,7 @@ from devplane.services import mcp_oauth_http as provider
 from devplane.services.context import RequestContext
 from devplane.services.mcp_oauth_protocol import (
     STATE_LIFETIME,
+    TokenSet,
     authorize_url,
     code_challenge,
     hash_state,
@@ -111,8 +119,8 @@ class CallbackParams:
 async def _consume_state(
     store: Store, state: str | None, user_id: uuid.UUID, config_id: uuid.UUID
 ) -> MCPOAuth2StateRow:
-    """Single use: the state is deleted here. The caller rolls back on error, so refusing another
-    user's state does not burn it for them."""
+    """Single use: the state is deleted here. The caller's transaction rolls back on error, so
+    refusing another user's state does not burn it for them."""
     if not state or len(state) > MAX_STATE_LENGTH:
         raise BadRequest(INVALID_STATE)
     try:
@@ -126,10 +134,17 @@ async def _consume_state(
     return pending
 
 
-async def handle_callback(
-    store: Store, ctx: RequestContext, user_id: uuid.UUID, config_id: uuid.UUID, params: CallbackParams
-) -> MCPServerConfigRow:
-    """Check the provider's answer and the state, exchange the code, store the token, audit."""
+@dataclass(frozen=True)
+class _Exchange:
+    """What the code exchange needs, read (and the state consumed) by the first transaction."""
+
+    config: MCPServerConfigRow
+    pending: MCPOAuth2StateRow
+    code: str = field(repr=False)
+
+
+async def _check_callback(store: Store, user_id: uuid.UUID, config_id: uuid.UUID, params: CallbackParams) -> _Exchange:
+    """The provider's answer and the state, checked in coder's order; consumes the state."""
     config = await oauth2_config(store, config_id)
     if params.error is not None:
         text = params.error_description or params.error
@@ -137,14 +152,19 @@ async def handle_callback(
     if not params.code:
         raise BadRequest("Missing authorization code.")
     pending = await _consume_state(store, params.state, user_id, config.id)
+    return _Exchange(config=config, pending=pending, code=params.code)
+
+
+async def _exchange_code(exchange: _Exchange, user_id: uuid.UUID) -> TokenSet:
+    config = exchange.config
     try:
-        tokens = await provider.exchange_code(
+        return await provider.exchange_code(
             token_url=config.oauth2_token_url,
             client_id=config.oauth2_client_id,
             client_secret=config.oauth2_client_secret,
-            code=params.code,
-            redirect_uri=pending.redirect_uri,
-            code_verifier=pending.code_verifier,
+            code=exchange.code,
+            redirect_uri=exchange.pending.redirect_uri,
+            code_verifier=exchange.pending.code_verifier,
             resource=config.url,
         )
     except provider.TokenEndpointError as exc:
@@ -160,6 +180,14 @@ async def handle_callback(
             detail="The provider did not issue a token. Connect again; if this persists, "
             "ask an administrator to check the MCP server's OAuth2 settings."
         ) from None
+
+
+async def _save_token(
+    store: Store, ctx: RequestContext, user_id: uuid.UUID, config_id: uuid.UUID, tokens: TokenSet
+) -> MCPServerConfigRow:
+    # Read again: while the provider answered, the config may have been deleted (404), disabled
+    # or switched to another auth type (400); then the token is not kept.
+    config = await oauth2_config(store, config_id)
     now = dt.datetime.now(dt.UTC)
     await store.upsert_mcp_server_user_token(
         MCPServerUserTokenRow(
@@ -186,6 +214,29 @@ async def handle_callback(
         status_code=200,
     )
     return config
+
+
+async def handle_callback(
+    db: Database,
+    actor: Subject,
+    ctx: RequestContext,
+    user_id: uuid.UUID,
+    config_id: uuid.UUID,
+    params: CallbackParams,
+) -> MCPServerConfigRow:
+    """Check the provider's answer and the state, exchange the code, store the token, audit.
+
+    Three steps, and no transaction is open during the middle one (the provider call):
+    1. check and consume the state, committed: the state is used exactly once, even if the
+       exchange then fails (the code was spent on it); a refusal rolls back and burns nothing;
+    2. the code exchange;
+    3. store the token and the audit entry together, or neither.
+    """
+    async with db.transaction() as tx:
+        exchange = await _check_callback(tx.store(actor), user_id, config_id, params)
+    tokens = await _exchange_code(exchange, user_id)
+    async with db.transaction() as tx:
+        return await _save_token(tx.store(actor), ctx, user_id, exchange.config.id, tokens)
 
 
 @dataclass(frozen=True)
@@ -218,29 +269,42 @@ async def _revoke(config: MCPServerConfigRow, token: MCPServerUserTokenRow) -> t
     return attempted and not errors, "; ".join(errors) or None
 
 
-async def disconnect(store: Store, ctx: RequestContext, user_id: uuid.UUID, config_id: uuid.UUID) -> DisconnectResult:
-    """Revoke at the provider when it has an endpoint, then delete locally even if that failed."""
-    config = await store.as_system(
-        reason="read an MCP server config to disconnect from it"
-    ).get_mcp_server_config_by_id(config_id)
-    try:
-        # Locked, so a concurrent refresh waits and then finds no token instead of re-saving one.
-        token = await store.get_mcp_server_user_token(config.id, user_id, for_update=True)
-    except NotFound:
-        return DisconnectResult(deleted=False, token_revoked=False)
+async def disconnect(
+    db: Database, actor: Subject, ctx: RequestContext, user_id: uuid.UUID, config_id: uuid.UUID
+) -> DisconnectResult:
+    """Delete the token, then revoke it at the provider when it has an endpoint (a failed
+    revocation is logged and reported, the token stays deleted), then audit.
+
+    Deleted first, in its own short transaction: from then on no refresh can use or re-save it
+    (a refresh that waited for the row lock finds nothing), and the revocation runs with no
+    transaction open. The audit entry comes last, in a second short transaction, so it records
+    whether the revocation worked (the price: a crash in between leaves a deletion unaudited).
+    """
+    async with db.transaction() as tx:
+        store = tx.store(actor)
+        config = await store.as_system(
+            reason="read an MCP server config to disconnect from it"
+        ).get_mcp_server_config_by_id(config_id)
+        try:
+            # Locked: on PostgreSQL a refresh in flight holds this row; we wait for it and revoke
+            # (and delete) what it stored rather than the tokens it replaced.
+            token = await store.get_mcp_server_user_token(config.id, user_id, for_update=True)
+        except NotFound:
+            return DisconnectResult(deleted=False, token_revoked=False)
+        deleted = await store.delete_mcp_server_user_token(config.id, user_id)
+        await events.token_changed(store, config.id, user_id)
     revoked, error = await _revoke(config, token)
     if error:
         log.warning("mcp_oauth.revocation_failed", config_id=str(config.id), user_id=str(user_id), reason=error)
-    deleted = await store.delete_mcp_server_user_token(config.id, user_id)
-    await events.token_changed(store, config.id, user_id)
-    await audit.record(
-        store,
-        ctx,
-        action="disconnect",
-        resource_type=mcp_configs.RESOURCE,
-        resource_id=config.id,
-        target=config.slug,
-        status_code=204,
-        changes={"token_revoked": {"old": None, "new": revoked, "secret": False}},
-    )
+    async with db.transaction() as tx:
+        await audit.record(
+            tx.store(actor),
+            ctx,
+            action="disconnect",
+            resource_type=mcp_configs.RESOURCE,
+            resource_id=config.id,
+            target=config.slug,
+            status_code=204,
+            changes={"token_revoked": {"old": None, "new": revoked, "secret": False}},
+        )
     return DisconnectResult(deleted=deleted, token_revoked=revoked, revocation_error=error)

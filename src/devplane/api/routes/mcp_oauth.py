@@ -3,6 +3,10 @@
 The callback is opened by the user's browser (a popup or a tab), so every answer it gives,
 including a signed-out 401 and a malformed id, is a small HTML page with a strict CSP, never the
 JSON envelope. The experiment gate stays the JSON 403 every experimental route gives.
+
+Callback and disconnect call the provider, so they hold no request transaction: the caller is
+authenticated in a short transaction of its own and the service opens short ones around the
+provider call (services/mcp_oauth.py says why).
 """
 
 from __future__ import annotations
@@ -18,12 +22,11 @@ from devplane.api import oauth_pages
 from devplane.api.deps import (
     AnonCtx,
     Auth,
-    Ctx,
+    BriefAuth,
     CurrentAuth,
     State,
-    Transaction,
     UserStore,
-    authenticate,
+    authenticate_briefly,
     require_experiment,
 )
 from devplane.api.errors import ERROR_RESPONSES
@@ -39,13 +42,25 @@ router = APIRouter(
     dependencies=[require_experiment("agents")],
 )
 
-_HTML: dict[str, Any] = {"content": {"text/html": {}}}
+# The callback answers HTML pages, errors included; FastAPI would document the router's envelope
+# models under the route's media type (text/html), so every status is spelled out here and the
+# JSON 403 of the experiment gate gets its envelope under application/json.
+_HTML: dict[str, Any] = {"content": {"text/html": {"schema": {"type": "string"}}}}
 _CALLBACK_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {**_HTML, "description": "Connected; the page notifies the opener and closes."},
-    400: {**_HTML, "description": "Provider error, missing code, or an invalid, expired or used state."},
-    401: {**_HTML, "description": "Not signed in."},
-    404: {**_HTML, "description": "Unknown MCP server, or not visible to you."},
-    502: {**_HTML, "description": "The provider did not exchange the code for a token."},
+    200: {**_HTML, "description": "Connected (HTML page); it notifies the opener and closes."},
+    400: {
+        **_HTML,
+        "description": "HTML error page: provider error, missing code, malformed server id, or an "
+        "invalid, expired or used state.",
+    },
+    401: {**_HTML, "description": "HTML error page: not signed in."},
+    403: {
+        # The envelope's component, which the router's ERROR_RESPONSES put in the document.
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Response"}}},
+        "description": "The `agents` experiment is off (the JSON error envelope, like every experimental route).",
+    },
+    404: {**_HTML, "description": "HTML error page: unknown MCP server, or not visible to you."},
+    502: {**_HTML, "description": "HTML error page: the provider did not exchange the code for a token."},
 }
 
 
@@ -80,7 +95,6 @@ def _with_user(base: RequestContext, current: Auth) -> RequestContext:
 async def callback(
     server_id: str,
     request: Request,
-    tx: Transaction,
     app: State,
     base_ctx: AnonCtx,
     code: str | None = None,
@@ -94,17 +108,14 @@ async def callback(
         except ValueError:
             raise BadRequest("Invalid MCP server id.") from None
         # Authenticated here rather than as a dependency, so a signed-out browser gets a page.
-        current = await authenticate(request, tx)
+        current = await authenticate_briefly(request, app)
         params = mcp_oauth.CallbackParams(code=code, state=state, error=error, error_description=error_description)
         config = await mcp_oauth.handle_callback(
-            tx.store(current.actor), _with_user(base_ctx, current), current.user.id, config_id, params
+            app.db, current.actor, _with_user(base_ctx, current), current.user.id, config_id, params
         )
     except DomainError as exc:
-        # An error page is a normal return, which would commit: roll back so a refused state is
-        # left as it was (another user's stays usable for them). After a failed exchange the
-        # state stays consumed: a code was spent on it.
-        if not isinstance(exc, mcp_oauth.TokenExchangeFailed):
-            await tx.rollback()
+        # The service's transactions already rolled back what a refusal must not keep (the state
+        # of another user) and kept what it must (a state spent on a failed exchange).
         return oauth_pages.error_page(exc)
     return oauth_pages.success_page(config.id, config.display_name, origin_of(app.settings.effective_access_url))
 
@@ -114,5 +125,5 @@ async def callback(
     status_code=http.HTTP_204_NO_CONTENT,
     summary="Disconnect your account: revoke at the provider when possible, delete the token",
 )
-async def disconnect(server_id: uuid.UUID, store: UserStore, ctx: Ctx, current: CurrentAuth) -> None:
-    await mcp_oauth.disconnect(store, ctx, current.user.id, server_id)
+async def disconnect(server_id: uuid.UUID, current: BriefAuth, base_ctx: AnonCtx, app: State) -> None:
+    await mcp_oauth.disconnect(app.db, current.actor, _with_user(base_ctx, current), current.user.id, server_id)
