@@ -6,6 +6,7 @@ made them). Server logs go to a buffer, so they never interleave with a CLI comm
 
 from __future__ import annotations
 
+import asyncio
 import io
 import threading
 import time
@@ -18,6 +19,7 @@ import structlog
 import uvicorn
 
 from devplane.api.app import create_app
+from devplane.api.http_protocol import CoalescingHttpToolsProtocol
 from devplane.config import Settings
 
 
@@ -34,7 +36,10 @@ class LiveServer:
 
 @contextmanager
 def live_server(
-    settings: Settings, *, http: str = "auto", require_clean_shutdown: bool = False
+    settings: Settings,
+    *,
+    http: str | type[asyncio.Protocol] = CoalescingHttpToolsProtocol,  # what `devplane server` runs
+    require_clean_shutdown: bool = False,
 ) -> Iterator[LiveServer]:
     logs = io.StringIO()
     previous = structlog.get_config()["logger_factory"]

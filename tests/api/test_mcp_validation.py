@@ -138,10 +138,27 @@ async def test_api_key_header_name(owner: Client, name: str) -> None:
     await _refused(owner, api_key_body(api_key_header=name), "api_key_header")
 
 
-@pytest.mark.parametrize("value", ["line\r\nX-Injected: 1", "cr\ronly", "lf\nonly"])
-async def test_custom_header_value_without_line_breaks(owner: Client, value: str) -> None:
+@pytest.mark.parametrize(
+    "value", ["line\r\nX-Injected: 1", "cr\ronly", "lf\nonly", "nul\x00X-Injected", "euro-€-X-Injected"]
+)
+async def test_custom_header_value_printable_ascii(owner: Client, value: str) -> None:
     err = await _refused(owner, headers_body(custom_headers={"X-Ok": value}), "custom_headers")
     assert "X-Injected" not in str(err)
+
+
+@pytest.mark.parametrize("value", ["key\r\nX-Injected: 1", "key\nX-Injected", "€-X-Injected"])
+async def test_api_key_value_is_a_valid_header_value(owner: Client, value: str) -> None:
+    err = await _refused(owner, api_key_body(api_key_value=value), "api_key_value")
+    assert "X-Injected" not in str(err)  # a secret: never echoed
+
+
+async def test_header_values_may_hold_spaces_tabs_and_punctuation(owner: Client) -> None:
+    created = await owner.create_mcp_server(request(api_key_body(api_key_value="sk-live_ABC.123 =/+~", slug="key-ok")))
+    assert created.has_api_key
+    changed = await owner.create_mcp_server(
+        request(headers_body(custom_headers={"X-Note": "a b\tc !\"#$%&'()*+,-./:;<=>?@[]^_`{|}~"}, slug="hdr-ok"))
+    )
+    assert changed.custom_header_names == ["X-Note"]
 
 
 async def test_custom_header_names_unique_ignoring_case(owner: Client) -> None:

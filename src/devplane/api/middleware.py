@@ -54,28 +54,6 @@ class RequestContextMiddleware:
                 )
 
 
-class PathDispatchMiddleware:
-    """Sends requests for one exact path straight to an ASGI endpoint, past the router.
-
-    Perf (bench/, docs/benchmarks.md): for the MCP gateway, FastAPI's route matching (every
-    route of every included router is tried before the gateway's) and the layers under it
-    (exception handlers, dependency exit stack) took about a third of the CPU of a proxied
-    call, and the gateway needs none of them. Put it innermost, so the request id, access log
-    and body limit still apply. Any other path, or a prefixed one, goes on to the router.
-    """
-
-    def __init__(self, app: ASGIApp, path: str, endpoint: ASGIApp) -> None:
-        self.app = app
-        self.path = path
-        self.endpoint = endpoint
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == self.path:
-            await self.endpoint(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
 class BodyLimitMiddleware:
     """Answers 413 for bodies over the limit, by Content-Length or while streaming."""
 

@@ -28,7 +28,7 @@ def server(**flags: object) -> None:
     from devplane import logging as dlog
     from devplane.services.keys import StartupError
 
-    dlog.configure(settings.log_level)
+    dlog.configure(settings.log_level, final=True)
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(_serve(settings))
@@ -74,6 +74,7 @@ async def _serve(settings: Settings) -> None:
     import uvicorn
 
     from devplane.api.app import create_app, start, stop
+    from devplane.api.http_protocol import CoalescingHttpToolsProtocol
 
     state = await start(settings)
     app = create_app(settings, state)
@@ -85,6 +86,7 @@ async def _serve(settings: Settings) -> None:
         access_log=False,
         lifespan="on",
         server_header=False,
+        http=CoalescingHttpToolsProtocol,  # httptools, one send per response (api/http_protocol.py)
     )
     srv = uvicorn.Server(config)
     url = settings.effective_access_url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,14 @@ class MCPServerConfigRow:
     api_key_value_key_id: str | None = field(default=None, repr=False)
     custom_headers: str = field(default="{}", repr=False)  # JSON object text
     custom_headers_key_id: str | None = field(default=None, repr=False)
+
+    @functools.cached_property
+    def version(self) -> str:
+        """This state of the config, for cache and pool keys: its update time.
+
+        Cached (the row is immutable): the MCP runtime needs it several times per tool call.
+        """
+        return self.updated_at.isoformat()
 
     def authz_object(self) -> Object:
         return Object(Resource.DEPLOYMENT_CONFIG)

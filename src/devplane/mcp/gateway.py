@@ -8,7 +8,6 @@ JSON unless the client asked for progress over SSE. Governance is the runtime's,
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
@@ -17,7 +16,7 @@ from urllib.parse import parse_qs
 import structlog
 from starlette.types import Receive, Scope, Send
 
-from devplane import __version__
+from devplane import __version__, fastjson
 from devplane.authz.authorizer import Subject
 from devplane.db.mcp_rows import MCPServerConfigRow
 from devplane.errors import DomainError
@@ -116,7 +115,7 @@ class Gateway:
         self, identity: CachedIdentity, query: dict[str, list[str]], headers: dict[str, str], body: bytes, send: Send
     ) -> None:
         try:
-            message = json.loads(body)
+            message = fastjson.loads(body)
         except ValueError:
             await _send_json(send, 400, _rpc_error(None, PARSE_ERROR, "Parse error: body is not JSON."))
             return
@@ -260,7 +259,7 @@ async def _read_body(receive: Receive) -> bytes:
 
 
 async def _send_json(send: Send, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-    raw = json.dumps(payload, separators=(",", ":")).encode()
+    raw = fastjson.dumps(payload)
     extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send(
         {
@@ -288,5 +287,5 @@ async def _start_sse(send: Send) -> None:
 
 
 async def _send_event(send: Send, payload: dict[str, Any], *, last: bool = False) -> None:
-    data = f"event: message\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
+    data = b"event: message\ndata: " + fastjson.dumps(payload) + b"\n\n"
     await send({"type": "http.response.body", "body": data, "more_body": not last})

@@ -14,11 +14,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import aiohttp
 import structlog
 
 from devplane.mcp.credentials import UpstreamAuth
-from devplane.mcp.upstream import UpstreamSession
+from devplane.mcp.http1 import HTTPPool
+from devplane.mcp.upstream import UpstreamSession, shared_ssl_context
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +46,7 @@ class UpstreamPool:
         self._sessions: dict[PoolKey, UpstreamSession] = {}
         self._users: dict[PoolKey, set[uuid.UUID]] = {}
         self._locks: dict[PoolKey, asyncio.Lock] = {}
-        self._http: aiohttp.ClientSession | None = None
+        self._http: HTTPPool | None = None
         self._reaper: asyncio.Task[None] | None = None
         self.on_tools_changed: Callable[[PoolKey], None] = lambda _key: None
 
@@ -54,15 +54,11 @@ class UpstreamPool:
     def open_sessions(self) -> int:
         return sum(1 for s in self._sessions.values() if s.alive)
 
-    def http(self) -> aiohttp.ClientSession:
+    def http(self) -> HTTPPool:
         if self._http is None or self._http.closed:
-            # One connection pool for every upstream call; keep-alive is what makes the pass-through fast.
-            connector = aiohttp.TCPConnector(limit=256, limit_per_host=64, keepalive_timeout=60)
-            # No cookie jar: the session is shared by every user, and a cookie one user's call got
-            # from an upstream must never ride on another user's call.
-            self._http = aiohttp.ClientSession(
-                connector=connector, timeout=aiohttp.ClientTimeout(total=None), cookie_jar=aiohttp.DummyCookieJar()
-            )
+            # One connection pool for every upstream call; keep-alive is what makes the
+            # pass-through fast. It keeps no cookies: it is shared by every user.
+            self._http = HTTPPool(shared_ssl_context)
         return self._http
 
     def start(self) -> None:

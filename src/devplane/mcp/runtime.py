@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -18,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from devplane import fastjson
 from devplane.db.database import Database
 from devplane.db.mcp_rows import MCPServerConfigRow
 from devplane.mcp.catalog import Catalog, ServerStatus, ToolCache, ToolEntry, entries_for
@@ -56,10 +56,6 @@ class CallRecord:
 
 
 Recorder = Callable[[CallRecord], None]
-
-
-def _version(config: MCPServerConfigRow) -> str:
-    return config.updated_at.isoformat()
 
 
 class MCPRuntime:
@@ -106,7 +102,7 @@ class MCPRuntime:
         try:
             current = (await self.configs()).get(config_id)
             if current is not None and current.enabled:
-                keep = _version(current)
+                keep = current.version
         except Exception as exc:  # the database is unreachable: assume nothing, keep nothing
             log.warning("mcp.runtime.config_reload_failed", error=type(exc).__name__)
         self.tool_cache.invalidate_config(config_id, keep_version=keep)
@@ -175,7 +171,7 @@ class MCPRuntime:
 
     # --- credentials and sessions -------------------------------------------------------------
     async def _credentials(self, user_id: uuid.UUID, config: MCPServerConfigRow) -> UpstreamAuth:
-        key = (user_id, config.id, _version(config))
+        key = (user_id, config.id, config.version)
         cached = self._auth.get(key)
         now = time.monotonic()
         if cached is not None and cached[1] > now:
@@ -187,7 +183,7 @@ class MCPRuntime:
 
     async def session(self, user_id: uuid.UUID, config: MCPServerConfigRow) -> tuple[PoolKey, UpstreamSession]:
         auth = await self._credentials(user_id, config)
-        key = PoolKey(config.id, _version(config), auth.fingerprint)
+        key = PoolKey(config.id, config.version, auth.fingerprint)
         session = await self.pool.get(key, url=config.url, transport=config.transport, auth=auth, user_id=user_id)
         return key, session
 
@@ -196,7 +192,7 @@ class MCPRuntime:
         self, user_id: uuid.UUID, config: MCPServerConfigRow, *, refresh: bool = False
     ) -> list[dict[str, Any]]:
         auth = await self._credentials(user_id, config)
-        key = PoolKey(config.id, _version(config), auth.fingerprint)
+        key = PoolKey(config.id, config.version, auth.fingerprint)
         tools = None if refresh else self.tool_cache.get(key)
         if tools is None:
             _, session = await self.session(user_id, config)
@@ -210,10 +206,10 @@ class MCPRuntime:
         What `server_status` would list for a server whose tools are cached (it is then
         connected or no_tools, so a force_on one cannot fail closed either).
         """
-        cached = self._auth.get((user_id, config.id, _version(config)))
+        cached = self._auth.get((user_id, config.id, config.version))
         if cached is None or cached[1] <= time.monotonic():
             return None
-        key = PoolKey(config.id, _version(config), cached[0].fingerprint)
+        key = PoolKey(config.id, config.version, cached[0].fingerprint)
         tools = self.tool_cache.get(key)
         if tools is None:
             return None
@@ -308,7 +304,7 @@ class MCPRuntime:
         if not cached:  # a cold server: the full catalog (connects, lists, may fail closed)
             entry = (await self.catalog(user_id, relevant)).find(name)
         config = next((c for c in relevant if entry is not None and c.id == entry.server_id), None)
-        args_bytes = len(json.dumps(arguments)) if arguments else 0
+        args_bytes = len(fastjson.dumps(arguments)) if arguments else 0
         outcome, error_class, result_bytes = "ok", "", 0
         try:
             if (
@@ -332,7 +328,7 @@ class MCPRuntime:
                 outcome, error_class = "rpc_error", f"jsonrpc_{message['error'].get('code', 'unknown')}"
             elif (message.get("result") or {}).get("isError"):
                 outcome = "tool_error"
-            result_bytes = len(json.dumps(message.get("result") or message.get("error")))
+            result_bytes = len(fastjson.dumps(message.get("result") or message.get("error")))
             return message
         except ToolNotAllowed:
             outcome, error_class = "denied", "ToolNotAllowed"

@@ -2,8 +2,9 @@
 
 The official SDK does what it is good at: the initialize handshake, version negotiation,
 paginated tools/list, and the notification stream (tools/list_changed). The per-call path does
-not go through it: `tools/call` is forwarded as raw JSON-RPC over a pooled aiohttp session to
-the SDK's already-initialised session (same Mcp-Session-Id), parsing only what it must. That is
+not go through it: `tools/call` is forwarded as raw JSON-RPC over pooled keep-alive connections
+(mcp/http1.py) to the SDK's already-initialised session (same Mcp-Session-Id), parsing only what
+it must. That is
 docs/decisions/0005-mcp-pass-through.md; SSE upstreams use the SDK for calls too, since their
 answers arrive on the event stream the SDK owns.
 """
@@ -14,14 +15,12 @@ import asyncio
 import contextlib
 import functools
 import itertools
-import json
 import ssl
 import threading
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import httpx2
 import mcp_types as types
 import structlog
@@ -29,7 +28,9 @@ from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
+from devplane import fastjson
 from devplane.mcp.errors import AuthRequired, SessionExpired, UpstreamError, UpstreamTimeout
+from devplane.mcp.http1 import ConnectFailed, HTTPClientError, HTTPPool, Response, Target, encode_headers
 
 log = structlog.get_logger(__name__)
 
@@ -43,6 +44,11 @@ _ssl_lock = threading.Lock()
 @functools.cache
 def _build_ssl_context() -> ssl.SSLContext:
     return httpx2.create_ssl_context()
+
+
+async def shared_ssl_context() -> ssl.SSLContext:
+    """The shared context, built off the event loop the first time (see `_ssl_context`)."""
+    return await asyncio.to_thread(_ssl_context)
 
 
 def _ssl_context() -> ssl.SSLContext:
@@ -89,7 +95,7 @@ class UpstreamSession:
         url: str,
         transport: str,
         headers: dict[str, str],
-        http: aiohttp.ClientSession,
+        http: HTTPPool,
         connect_timeout: float,
         call_timeout: float,
         max_result_bytes: int,
@@ -112,7 +118,8 @@ class UpstreamSession:
         self._error: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
         self._dead = False
-        self._drains: set[asyncio.Task[None]] = set()  # background reads of answered SSE streams
+        self._target = Target.parse(url)
+        self._request_head: bytes | None = None  # the pass-through's request line and fixed headers
 
     # --- lifecycle ----------------------------------------------------------------------
     @property
@@ -154,7 +161,7 @@ class UpstreamSession:
     async def _run(self) -> None:
         try:
             timeout = httpx2.Timeout(self.call_timeout, connect=self.connect_timeout, read=300.0)
-            verify = await asyncio.to_thread(_ssl_context)
+            verify = await shared_ssl_context()
             async with httpx2.AsyncClient(
                 headers=self._headers,
                 timeout=timeout,
@@ -277,7 +284,7 @@ class UpstreamSession:
                 return {"error": {"code": code, "message": str(err)[:500]}}
             raise mapped from None
         body = result.model_dump(by_alias=True, mode="json", exclude_none=True)
-        if len(json.dumps(body)) > self.max_result_bytes:
+        if len(fastjson.dumps(body)) > self.max_result_bytes:
             raise UpstreamError(f"result larger than {self.max_result_bytes} bytes")
         return {"result": body}
 
@@ -289,38 +296,49 @@ class UpstreamSession:
         cause = f": {describe(self._error)}" if self._error is not None else ""
         return UpstreamError(f"upstream connection closed{cause}")
 
+    def _head(self) -> bytes:
+        """Request line and headers for every pass-through POST but its Content-Length.
+
+        Built once per session (credentials, session id and protocol version are fixed for its
+        life): per call only the length and the body are new.
+        """
+        if self._request_head is None:
+            headers = {
+                "Host": self._target.host_header,
+                **self._headers,
+                "Content-Type": "application/json",
+                "Accept": "application/json, text/event-stream",
+                "MCP-Protocol-Version": self.protocol_version,
+            }
+            if self.session_id:
+                headers["Mcp-Session-Id"] = self.session_id
+            self._request_head = f"POST {self._target.path} HTTP/1.1\r\n".encode() + encode_headers(headers)
+        return self._request_head
+
+    def _request(self, body: bytes) -> bytes:
+        return b"%sContent-Length: %d\r\n\r\n%s" % (self._head(), len(body), body)
+
     async def _call_passthrough(self, params: dict[str, Any], progress: Progress | None) -> dict[str, Any]:
         if not self.alive:
             raise SessionExpired("upstream session is closed")
         request_id = f"dp-{next(_ids)}"
-        headers = {
-            **self._headers,
-            "Content-Type": "application/json",
-            "Accept": "application/json, text/event-stream",
-            "MCP-Protocol-Version": self.protocol_version,
-        }
-        if self.session_id:
-            headers["Mcp-Session-Id"] = self.session_id
-        body = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params})
+        body = fastjson.dumps({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params})
         try:
             async with asyncio.timeout(self.call_timeout):
-                return await self._post(body, headers, request_id, progress)
+                return await self._post(self._request(body), request_id, progress)
         except TimeoutError:
             # Never retried: the upstream may have started the work. Tell it to stop.
-            asyncio.get_running_loop().create_task(self._cancel(request_id, headers))
+            asyncio.get_running_loop().create_task(self._cancel(request_id))
             raise UpstreamTimeout(f"tool call timed out after {self.call_timeout:g}s") from None
-        except aiohttp.ClientConnectorError as exc:
+        except ConnectFailed as exc:
             self._dead = True  # no connection, so nothing was sent: the caller may retry on a new session
-            raise SessionExpired(f"upstream connection failed: {type(exc).__name__}") from None
-        except aiohttp.ClientError as exc:
+            raise SessionExpired(f"upstream connection failed: {exc}") from None
+        except HTTPClientError as exc:
             self._dead = True
-            raise UpstreamError(f"upstream connection failed: {type(exc).__name__}") from None
+            raise UpstreamError(f"upstream connection failed: {exc}") from None
 
-    async def _post(
-        self, body: str, headers: dict[str, str], request_id: str, progress: Progress | None
-    ) -> dict[str, Any]:
-        response = await self._http.post(self.url, data=body, headers=headers)
-        draining = False
+    async def _post(self, request: bytes, request_id: str, progress: Progress | None) -> dict[str, Any]:
+        response = await self._http.request(self._target, request, connect_timeout=self.connect_timeout)
         try:
             if response.status == 404 and self.session_id:
                 # The upstream forgot the session (restarted, idle-expired) and, per the
@@ -331,46 +349,23 @@ class UpstreamSession:
                 raise AuthRequired(f"upstream rejected the credentials ({response.status})")
             if response.status >= 400:
                 raise UpstreamError(f"upstream answered HTTP {response.status}")
-            ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
             if ctype == "application/json":
-                # Read to the end: content.read(n) returns whatever has arrived, which for a large
-                # body is only its first chunk.
                 raw = await _read_limited(response, self.max_result_bytes)
                 return _find_response(_parse_json(raw), request_id)
             if ctype == "text/event-stream":
-                message = await self._read_events(response, request_id, progress)
-                # Perf (bench/): the response event usually arrives just before the stream's end.
-                # Releasing the response mid-body makes aiohttp close the connection, so every call
-                # paid a new TCP connection (and the upstream a new one to accept). Finish the
-                # stream in the background so the keep-alive connection returns to the pool.
-                if not response.content.at_eof():
-                    draining = True
-                    task = asyncio.get_running_loop().create_task(self._drain(response))
-                    self._drains.add(task)
-                    task.add_done_callback(self._drains.discard)
-                return message
+                # The response event usually arrives just before the stream's end: release()
+                # below reads that end in the background, so the connection is reused (closing it
+                # cost a new TCP connection per call, for us and for the upstream).
+                return await self._read_events(response, request_id, progress)
             raise UpstreamError(f"upstream answered {ctype or 'no content type'}, not MCP JSON-RPC")
+        except BaseException:
+            response.close()
+            raise
         finally:
-            if not draining:
-                response.release()
+            response.release(drain_bytes=self.max_result_bytes)  # no-op once closed
 
-    async def _drain(self, response: aiohttp.ClientResponse) -> None:
-        """Read what is left of an answered SSE stream (bounded in time and size), then release."""
-        try:
-            async with asyncio.timeout(5):
-                left = self.max_result_bytes
-                async for chunk in response.content.iter_any():
-                    left -= len(chunk)
-                    if left < 0:
-                        break
-        except (TimeoutError, aiohttp.ClientError):
-            pass
-        finally:
-            response.release()  # at EOF: the connection is reused; otherwise aiohttp closes it
-
-    async def _read_events(
-        self, response: aiohttp.ClientResponse, request_id: str, progress: Progress | None
-    ) -> dict[str, Any]:
+    async def _read_events(self, response: Response, request_id: str, progress: Progress | None) -> dict[str, Any]:
         async with contextlib.aclosing(_sse_messages(response, self.max_result_bytes)) as messages:
             async for message in messages:
                 if message.get("id") == request_id and ("result" in message or "error" in message):
@@ -383,7 +378,7 @@ class UpstreamSession:
                     self._on_tools_changed()
         raise UpstreamError("upstream closed the event stream without a response")
 
-    async def _cancel(self, request_id: str, headers: dict[str, str]) -> None:
+    async def _cancel(self, request_id: str) -> None:
         note = {
             "jsonrpc": "2.0",
             "method": "notifications/cancelled",
@@ -391,20 +386,23 @@ class UpstreamSession:
         }
         with contextlib.suppress(Exception):
             async with asyncio.timeout(5):
-                async with self._http.post(self.url, data=json.dumps(note), headers=headers) as response:
-                    await response.read()
+                response = await self._http.request(
+                    self._target, self._request(fastjson.dumps(note)), connect_timeout=self.connect_timeout
+                )
+                async for _ in response.chunks():
+                    pass
+                response.release()
 
 
-async def _sse_messages(response: aiohttp.ClientResponse, limit: int) -> AsyncGenerator[dict[str, Any]]:
+async def _sse_messages(response: Response, limit: int) -> AsyncGenerator[dict[str, Any]]:
     """The JSON-RPC messages of an SSE body, at most `limit` bytes in all.
 
-    Lines are split here rather than with aiohttp's readline, which raises LineTooLong past 512 KiB
-    (twice its read buffer): one large tool result is one `data:` line.
+    One large tool result is one `data:` line: lines are split from the chunks as they come.
     """
     total = 0
     pending = bytearray()
-    data: list[str] = []
-    async for chunk in response.content.iter_any():
+    data: list[bytes | bytearray] = []
+    async for chunk in response.chunks():
         total += len(chunk)
         if total > limit:
             raise UpstreamError(f"result larger than {limit} bytes")
@@ -414,23 +412,23 @@ async def _sse_messages(response: aiohttp.ClientResponse, limit: int) -> AsyncGe
         *lines, rest = pending.split(b"\n")
         pending = bytearray(rest)
         for raw in lines:
-            line = raw.decode("utf-8", "replace").rstrip("\r")
-            if line.startswith("data:"):
-                data.append(line[5:].lstrip(" "))
+            line = raw.rstrip(b"\r")
+            if line.startswith(b"data:"):
+                data.append(line[5:].lstrip(b" "))
                 continue
             if line or not data:
                 continue
-            message = _parse_json("\n".join(data).encode())
+            message = _parse_json(b"\n".join(data))
             data = []
             if not isinstance(message, dict):
                 raise UpstreamError("upstream sent a malformed event")
             yield message
 
 
-async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
+async def _read_limited(response: Response, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.content.iter_any():
+    async for chunk in response.chunks():
         size += len(chunk)
         if size > limit:
             raise UpstreamError(f"result larger than {limit} bytes")
@@ -440,7 +438,7 @@ async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
 
 def _parse_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
+        return fastjson.loads(raw)
     except ValueError:
         raise UpstreamError("upstream answered malformed JSON") from None
 

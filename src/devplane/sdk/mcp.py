@@ -85,6 +85,24 @@ def _header_name(value: str) -> str:
     return value
 
 
+def header_value_problem(value: str) -> str | None:
+    """Header values go upstream verbatim: printable ASCII, spaces and tabs only (RFC 9110 field
+    values; a line break would let a value add headers of its own)."""
+    if "\r" in value or "\n" in value:
+        return "contains a line break"
+    if not all(" " <= c <= "~" or c == "\t" for c in value):
+        return "must be printable ASCII (letters, digits, punctuation, spaces)"
+    return None
+
+
+def _api_key(value: str) -> str:
+    value = _secret(value)
+    problem = header_value_problem(value)
+    if problem:
+        raise ValueError(f"the API key {problem}")  # never the value: it is a secret
+    return value
+
+
 def _headers(values: dict[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for raw_name, value in values.items():
@@ -92,8 +110,9 @@ def _headers(values: dict[str, str]) -> dict[str, str]:
         problem = header_name_problem(name)
         if problem:
             raise ValueError(problem)
-        if "\r" in value or "\n" in value:
-            raise ValueError(f"the value of '{name}' contains a line break")
+        value_problem = header_value_problem(value)
+        if value_problem:
+            raise ValueError(f"the value of '{name}' {value_problem}")
         if name.lower() in (n.lower() for n in out):
             raise ValueError(f"'{name}' is given twice")
         out[name] = value
@@ -117,6 +136,7 @@ ToolList = Annotated[
 HeaderName = Annotated[str, Field(max_length=256), AfterValidator(_header_name)]
 Headers = Annotated[dict[str, Annotated[str, Field(max_length=8192)]], Field(max_length=64), AfterValidator(_headers)]
 Secret = Annotated[str, Field(max_length=8192), AfterValidator(_secret)]
+APIKey = Annotated[str, Field(max_length=8192), AfterValidator(_api_key)]
 
 
 class MCPServerConfig(BaseModel):
@@ -164,7 +184,7 @@ class CreateMCPServerConfigRequest(BaseModel):
     oauth2_revocation_url: OptionalUrl = ""
     oauth2_scopes: Text = ""
     api_key_header: HeaderName = ""
-    api_key_value: Secret = ""
+    api_key_value: APIKey = ""
     custom_headers: Headers = Field(default_factory=dict)
     tool_allow_list: ToolList = Field(default_factory=list)
     tool_deny_list: ToolList = Field(default_factory=list)
@@ -192,7 +212,7 @@ class UpdateMCPServerConfigRequest(BaseModel):
     oauth2_revocation_url: OptionalUrl | None = None
     oauth2_scopes: Text | None = None
     api_key_header: HeaderName | None = None
-    api_key_value: Secret | None = None
+    api_key_value: APIKey | None = None
     custom_headers: Headers | None = None
     tool_allow_list: ToolList | None = None
     tool_deny_list: ToolList | None = None

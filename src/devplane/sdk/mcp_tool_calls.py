@@ -21,8 +21,8 @@ class MCPToolCall(BaseModel):
     duration_ms: float
     outcome: str = Field(description="ok | tool_error | rpc_error | timeout | auth_required | error | denied")
     error_class: str = Field(description="Empty on success; the error's class otherwise, e.g. UpstreamTimeout.")
-    arguments_bytes: int = Field(description="Size of the JSON arguments sent.")
-    result_bytes: int = Field(description="Size of the JSON result (or error) received.")
+    arguments_bytes: int = Field(description="Size in bytes of the arguments as compact UTF-8 JSON (as forwarded).")
+    result_bytes: int = Field(description="Size in bytes of the result (or error) as compact UTF-8 JSON.")
 
 
 class MCPToolCallsResponse(BaseModel):
