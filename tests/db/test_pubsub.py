@@ -233,8 +233,30 @@ async def test_postgres_killed_listener_resets_and_resumes(pg_db: Database, inbo
     async with pg_db.engine.connect() as conn:
         killed = (await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})).scalar_one()
     assert killed
-    await eventually(lambda: inbox.resets == 1)
+    # One reset when the listener is lost, one once it listens again.
+    await eventually(lambda: inbox.resets == 2 and pubsub.listening)
     assert pubsub.listener_pid not in (None, pid)
     await publish(pg_db, "after")
     await eventually(lambda: inbox.types() == ["before", "after"])
-    assert inbox.resets == 1
+    assert inbox.resets == 2
+
+
+async def test_postgres_listener_that_cannot_reconnect_resets_at_once_and_says_so(
+    pg_db: Database, inbox: Inbox
+) -> None:
+    # E.g. the server is at max_connections: queries on pooled connections still work, a new
+    # listening connection does not. Subscribers must not wait for it to come back to reset.
+    pubsub = pg_db.pubsub
+    assert isinstance(pubsub, PostgresPubSub)
+    assert pubsub.listening
+    good_dsn, pid = pubsub.dsn, pubsub.listener_pid
+    pubsub.dsn = "postgresql://postgres@127.0.0.1:1/nowhere"  # nothing listens on port 1
+    async with pg_db.engine.connect() as conn:
+        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    await eventually(lambda: inbox.resets == 1 and not pubsub.listening)
+    await asyncio.sleep(0.3)  # a few failed reconnects: no reset for those
+    assert (inbox.resets, pubsub.listening) == (1, False)
+    pubsub.dsn = good_dsn
+    await eventually(lambda: pubsub.listening and inbox.resets == 2)
+    await publish(pg_db, "back")
+    await eventually(lambda: inbox.types() == ["back"])

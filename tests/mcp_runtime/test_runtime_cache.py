@@ -10,8 +10,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
+import pytest
+
 from devplane.db.database import Database
 from devplane.db.mcp_rows import MCPServerConfigRow
+from devplane.mcp import runtime as runtime_module
 from devplane.mcp.pool import PoolKey
 from devplane.mcp.runtime import MCPRuntime
 from devplane.mcp.upstream import UpstreamSession
@@ -30,6 +33,10 @@ def config_row(slug: str, **fields: Any) -> MCPServerConfigRow:
     return MCPServerConfigRow.blank(at=NOW, **(base | fields))
 
 
+class StubPubSub:
+    listening = True
+
+
 class StubDB:
     """`read_session().system(...).list_mcp_server_configs()`, each read a snapshot of `rows`."""
 
@@ -37,6 +44,7 @@ class StubDB:
         self.rows = rows
         self.reads = 0
         self.gate: asyncio.Event | None = None
+        self.pubsub = StubPubSub()
 
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[StubDB]:
@@ -109,3 +117,22 @@ async def test_a_late_event_keeps_what_was_built_from_the_current_state() -> Non
     await runtime.config_changed(new.id)
     assert closed == ["stale", "current"]
     assert runtime.pool.open_sessions == 0
+
+
+async def test_while_the_change_listener_is_down_configs_are_trusted_only_briefly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runtime_module, "UNSYNCED_TTL", 0.05)
+    db = StubDB([config_row("a")])
+    runtime = runtime_over(db)
+    await runtime.configs()
+    await runtime.configs()
+    assert db.reads == 1  # listening: the 30 s cache holds
+    db.pubsub.listening = False  # another replica's change would now arrive by no event
+    await asyncio.sleep(0.06)
+    db.rows = [config_row("a"), config_row("b")]
+    assert {c.slug for c in (await runtime.configs()).values()} == {"a", "b"}
+    assert db.reads == 2
+    db.pubsub.listening = True
+    await runtime.configs()
+    assert db.reads == 2  # listening again: the long TTL applies

@@ -5,8 +5,9 @@ before the change commits: PostgreSQL holds a NOTIFY until COMMIT and drops it o
 SQLite the payload waits in the session (`EventSession`) and goes to the `InProcessPubSub` after
 commit. Each handler runs in its own task, started in publish order.
 
-A listener that loses its connection may have missed events, so once it is back (LISTENing
-again) it calls the `on_reset` handlers: whoever caches must assume nothing and reload.
+A listener that loses its connection misses events until it is back, so it calls the `on_reset`
+handlers twice: when the connection is lost and once it is LISTENing again. Whoever caches must
+then assume nothing and reload, and while `listening` is False trust a cache only briefly.
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ class PubSub(Protocol):
         """Call `handler()` when events may have been missed (the listener lost its connection)."""
         ...
 
+    @property
+    def listening(self) -> bool:
+        """Every committed change reaches the subscribers now (False while the listener is down)."""
+        ...
+
 
 class _Dispatcher:
     """Handlers, and a task per (event, handler). Handlers start in publish order, right away: a
@@ -69,6 +75,10 @@ class _Dispatcher:
 
     def on_reset(self, handler: ResetHandler) -> None:
         self._reset_handlers.append(handler)
+
+    @property
+    def listening(self) -> bool:
+        return True  # in process: nothing can be missed
 
     async def start(self) -> None:
         self._running = True
@@ -144,6 +154,7 @@ class PostgresPubSub(_Dispatcher):
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._backoff = min_backoff
+        self._was_listening = False
 
     async def start(self) -> None:
         await super().start()
@@ -167,9 +178,14 @@ class PostgresPubSub(_Dispatcher):
                 await task
         await super().close()
 
+    @property
+    def listening(self) -> bool:
+        return self.listener_pid is not None
+
     async def _listen_forever(self) -> None:
         missed = False
         while True:
+            self._was_listening = False
             try:
                 await self._listen(reset_first=missed)
             except Exception as exc:
@@ -177,6 +193,10 @@ class PostgresPubSub(_Dispatcher):
                     "pubsub.listener_failed", channel=self.channel, error=type(exc).__name__, detail=str(exc)[:200]
                 )
             self._ready.set()  # connected or tried once: start() need not wait for the retries
+            if self._was_listening:
+                # From now until LISTEN works again, changes from other replicas go unseen: caches
+                # drop what they hold now, and trust what they load only briefly (`listening`).
+                self._dispatch(None)
             missed = True
             log.warning("pubsub.listener_lost", channel=self.channel, retry_in=self._backoff)
             await asyncio.sleep(self._backoff)
@@ -190,6 +210,7 @@ class PostgresPubSub(_Dispatcher):
             conn.add_termination_listener(lambda _conn: lost.set())
             await conn.add_listener(self.channel, self._on_notify)
             self.listener_pid = conn.get_server_pid()
+            self._was_listening = True
             if reset_first:
                 # Listening again, so every change from here on arrives; whatever happened while
                 # we were away did not, hence the reset (started after LISTEN, so nothing slips between).

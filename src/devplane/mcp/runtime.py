@@ -32,6 +32,9 @@ log = structlog.get_logger(__name__)
 CONFIG_TTL = 30.0  # backstop if a change notification is ever missed
 OAUTH2_AUTH_TTL = 30.0  # tokens are refreshed when within 60 s of expiry, so 30 s is always safe
 STATIC_AUTH_TTL = 3600.0
+# While the change listener is down (PostgreSQL LISTEN lost, e.g. at max_connections), other
+# replicas' changes arrive by no event: every cache above is trusted this long at most.
+UNSYNCED_TTL = 1.0
 
 
 class ForcedServerUnavailable(MCPRuntimeError):
@@ -133,11 +136,11 @@ class MCPRuntime:
     # --- configs -------------------------------------------------------------------------------
     async def configs(self) -> dict[uuid.UUID, MCPServerConfigRow]:
         configs = self._configs
-        if configs is not None and time.monotonic() - self._configs_at < CONFIG_TTL:
+        if configs is not None and time.monotonic() - self._configs_at < self._ttl(CONFIG_TTL):
             return configs
         async with self._configs_lock:
             for _ in range(3):
-                if self._configs is not None and time.monotonic() - self._configs_at < CONFIG_TTL:
+                if self._configs is not None and time.monotonic() - self._configs_at < self._ttl(CONFIG_TTL):
                     return self._configs
                 generation = self._configs_generation
                 async with self.db.read_session() as tx:
@@ -147,6 +150,9 @@ class MCPRuntime:
                     self._configs, self._configs_at = loaded, time.monotonic()
                     return loaded
             return loaded  # changes keep arriving: answer with the newest read, cache nothing
+
+    def _ttl(self, synced: float) -> float:
+        return synced if self.db.pubsub.listening else min(synced, UNSYNCED_TTL)
 
     def _forget_configs(self) -> None:
         self._configs = None
@@ -177,7 +183,7 @@ class MCPRuntime:
         if cached is not None and cached[1] > now:
             return cached[0]
         auth = await resolve(config, user_id, self.tokens)
-        ttl = OAUTH2_AUTH_TTL if config.auth_type == "oauth2" else STATIC_AUTH_TTL
+        ttl = self._ttl(OAUTH2_AUTH_TTL if config.auth_type == "oauth2" else STATIC_AUTH_TTL)
         self._auth[key] = (auth, now + ttl)
         return auth
 
