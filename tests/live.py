@@ -20,6 +20,7 @@ import uvicorn
 
 from devplane.api.app import create_app
 from devplane.api.http_protocol import CoalescingHttpToolsProtocol
+from devplane.api.serving import uvicorn_config
 from devplane.config import Settings
 
 
@@ -44,17 +45,7 @@ def live_server(
     logs = io.StringIO()
     previous = structlog.get_config()["logger_factory"]
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(logs))
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=0,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        http=http,
-        ws="none",
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(create_app(settings), host="127.0.0.1", port=0, http=http))
     thread = threading.Thread(target=server.run, name="devplane-test-server", daemon=True)
     thread.start()
     try:

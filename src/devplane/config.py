@@ -62,7 +62,9 @@ class Settings(BaseSettings):
         5.0, ge=0, le=60, description="How long the MCP gateway trusts a checked token (revocation lag)."
     )
     trusted_proxies: bool = Field(
-        False, description="Trust X-Forwarded-For for the client address (only behind a proxy you run)."
+        False,
+        description="Take the client address from X-Forwarded-For (its last entry: set this only behind "
+        "one reverse proxy you run, which appends the address it saw).",
     )
 
     @field_validator("experiments", "external_token_encryption_keys", mode="before")

@@ -66,7 +66,9 @@ def client_ip(request: Request, state: AppState) -> str:
     if state.settings.trusted_proxies:
         forwarded = request.headers.get("x-forwarded-for", "")
         if forwarded:
-            return forwarded.split(",")[0].strip()
+            # The last entry is the address our proxy saw; earlier ones came from the client
+            # (a proxy appends to what it received), so a client could pick them freely.
+            return forwarded.split(",")[-1].strip()
     return request.client.host if request.client else ""
 
 

@@ -74,21 +74,11 @@ async def _serve(settings: Settings) -> None:
     import uvicorn
 
     from devplane.api.app import create_app, start, stop
-    from devplane.api.http_protocol import CoalescingHttpToolsProtocol
+    from devplane.api.serving import uvicorn_config
 
     state = await start(settings)
     app = create_app(settings, state)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        server_header=False,
-        http=CoalescingHttpToolsProtocol,  # httptools, one send per response (api/http_protocol.py)
-    )
-    srv = uvicorn.Server(config)
+    srv = uvicorn.Server(uvicorn_config(app, host=settings.host, port=settings.port))
     url = settings.effective_access_url
     typer.echo(f"devplane is listening on http://{settings.http_address} (access URL {url})", err=True)
     typer.echo(f"Database: {'SQLite in ' + str(settings.data_dir) if settings.uses_sqlite else 'PostgreSQL'}", err=True)
