@@ -283,3 +283,20 @@ def test_targets(url: str, host_header: str, path: str) -> None:
 def test_only_http_urls() -> None:
     with pytest.raises(ValueError, match="not an http"):
         Target.parse("ftp://example.test/")
+
+
+async def test_a_connection_the_peer_closed_before_the_write_is_connect_failed() -> None:
+    # Nothing was sent, so the caller may safely send it elsewhere (on a new upstream session).
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    target = Target.parse(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/")
+    http = pool()
+    conn = await http._acquire(target, 2)
+    await asyncio.sleep(0.1)  # the hang-up arrives before anything is written
+    with pytest.raises(ConnectFailed, match="before the request was sent"):
+        await conn.request(post(target))
+    await http.close()
+    server.close()
+    await server.wait_closed()

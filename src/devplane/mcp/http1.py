@@ -112,6 +112,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.idle_since = 0.0
+        self._paused = False  # reading paused: the caller is behind by more than max_buffer
         self._parser = httptools.HttpResponseParser(self)
         self._reset()
 
@@ -175,7 +176,8 @@ class _Connection(asyncio.Protocol):
             return
         self._chunks.append(body)
         self._buffered += len(body)
-        if self._buffered > self._max_buffer and self.transport is not None:
+        if self._buffered > self._max_buffer and not self._paused and self.transport is not None:
+            self._paused = True
             self.transport.pause_reading()  # the reader is behind: stop taking more
         self._wake()
 
@@ -184,7 +186,9 @@ class _Connection(asyncio.Protocol):
 
     # --- the exchange -----------------------------------------------------------------------
     async def request(self, data: bytes) -> Response:
-        assert self.transport is not None
+        if self.closed or self.transport is None:
+            # The peer hung up before we wrote a byte (a fresh connection it closed at once).
+            raise ConnectFailed("connection closed before the request was sent")
         self._reset()
         head: asyncio.Future[tuple[int, dict[str, str]]] = self._loop.create_future()
         self._head = head
@@ -205,8 +209,8 @@ class _Connection(asyncio.Protocol):
                 self._waiter = None
         chunk = self._chunks.popleft()
         self._buffered -= len(chunk)
-        if self._buffered <= self._max_buffer and self.transport is not None and not self.closed:
-            self.transport.resume_reading()
+        if self._paused and self._buffered <= self._max_buffer:
+            self._resume()
         return chunk
 
     def finish(self, drain_bytes: int, drain_seconds: float) -> None:
@@ -222,8 +226,7 @@ class _Connection(asyncio.Protocol):
         self._drain_left = drain_bytes - self._buffered
         self._chunks.clear()
         self._buffered = 0
-        if self.transport is not None:
-            self.transport.resume_reading()
+        self._resume()
         self._drain_timer = self._loop.call_later(drain_seconds, self.close)
 
     def close(self) -> None:
@@ -237,6 +240,11 @@ class _Connection(asyncio.Protocol):
             self._fail(ConnectionClosed("connection closed"))
 
     # --- internals ------------------------------------------------------------------------
+    def _resume(self) -> None:
+        if self._paused and not self.closed and self.transport is not None:
+            self.transport.resume_reading()
+        self._paused = False
+
     def _message_done(self) -> None:
         self.complete = True
         self._wake()
