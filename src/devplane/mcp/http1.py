@@ -73,7 +73,7 @@ def encode_headers(headers: dict[str, str]) -> bytes:
         if any(c in name for c in "\r\n:") or any(c in value for c in "\r\n"):
             raise ValueError(f"header {name.strip()[:40]!r} contains a line break or a colon in its name")
         lines.append(f"{name}: {value}\r\n")
-    return "".join(lines).encode("latin-1")
+    return "".join(lines).encode("latin-1")  # UnicodeEncodeError (a ValueError) past latin-1
 
 
 class Response:

@@ -4,9 +4,8 @@ The official SDK does what it is good at: the initialize handshake, version nego
 paginated tools/list, and the notification stream (tools/list_changed). The per-call path does
 not go through it: `tools/call` is forwarded as raw JSON-RPC over pooled keep-alive connections
 (mcp/http1.py) to the SDK's already-initialised session (same Mcp-Session-Id), parsing only what
-it must. That is
-docs/decisions/0005-mcp-pass-through.md; SSE upstreams use the SDK for calls too, since their
-answers arrive on the event stream the SDK owns.
+it must. That is docs/decisions/0005 and 0006; SSE upstreams use the SDK for calls too, since
+their answers arrive on the event stream the SDK owns.
 """
 
 from __future__ import annotations
@@ -312,7 +311,11 @@ class UpstreamSession:
             }
             if self.session_id:
                 headers["Mcp-Session-Id"] = self.session_id
-            self._request_head = f"POST {self._target.path} HTTP/1.1\r\n".encode() + encode_headers(headers)
+            try:
+                encoded = encode_headers(headers)
+            except ValueError:  # a config saved before header values were validated at the edge
+                raise UpstreamError("the server's configured headers are not valid HTTP header values") from None
+            self._request_head = f"POST {self._target.path} HTTP/1.1\r\n".encode() + encoded
         return self._request_head
 
     def _request(self, body: bytes) -> bytes:
