@@ -300,3 +300,28 @@ async def test_a_connection_the_peer_closed_before_the_write_is_connect_failed()
     await http.close()
     server.close()
     await server.wait_closed()
+
+
+async def test_connections_per_origin_are_capped_and_every_slot_comes_back(serve: Serve) -> None:
+    # Each answer takes 50 ms; 6 calls at once through 2 slots: never more than 2 connections.
+    server = await serve(lambda req: [0.05, *json_answer(b"{}")])
+    target = Target.parse(f"http://127.0.0.1:{server.port}/")
+    http = HTTPPool(no_tls, max_per_origin=2)  # type: ignore[arg-type]
+
+    async def call() -> bytes:
+        response = await http.request(target, post(target), connect_timeout=2)
+        try:
+            return await body_of(response)
+        finally:
+            response.release()
+
+    assert await asyncio.gather(*(call() for _ in range(6))) == [b"{}"] * 6
+    assert server.connections == 2
+    # Failures give their slot back too: a garbage answer, then a lost connection, then normal calls.
+    bad = await serve(lambda req: [b"nonsense\r\n\r\n"])
+    bad_target = Target.parse(f"http://127.0.0.1:{bad.port}/")
+    for _ in range(3):
+        with pytest.raises(MalformedResponse):
+            await http.request(bad_target, post(bad_target), connect_timeout=2)
+    assert await asyncio.gather(*(call() for _ in range(4))) == [b"{}"] * 4
+    await http.close()

@@ -112,6 +112,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.idle_since = 0.0
+        self.slot: asyncio.Semaphore | None = None  # the pool's per-origin slot, while in use
         self._paused = False  # reading paused: the caller is behind by more than max_buffer
         self._parser = httptools.HttpResponseParser(self)
         self._reset()
@@ -154,6 +155,8 @@ class _Connection(asyncio.Protocol):
                 self._message_done()  # a body without length or chunking ends with the connection
             else:
                 self._fail(ConnectionClosed("connection closed before the answer was complete"))
+        if self._draining:
+            self._free_slot()  # the caller is done with it; otherwise its release() frees the slot
         if self._drain_timer is not None:
             self._drain_timer.cancel()
 
@@ -215,6 +218,7 @@ class _Connection(asyncio.Protocol):
 
     def finish(self, drain_bytes: int, drain_seconds: float) -> None:
         if self.closed:
+            self._free_slot()
             return
         if self.complete:
             self._give_back()
@@ -230,6 +234,7 @@ class _Connection(asyncio.Protocol):
         self._drain_timer = self._loop.call_later(drain_seconds, self.close)
 
     def close(self) -> None:
+        self._free_slot()
         if self._drain_timer is not None:
             self._drain_timer.cancel()
         if not self.closed:
@@ -253,7 +258,13 @@ class _Connection(asyncio.Protocol):
                 self._drain_timer.cancel()
             self._give_back()
 
+    def _free_slot(self) -> None:
+        slot, self.slot = self.slot, None
+        if slot is not None:
+            slot.release()
+
     def _give_back(self) -> None:
+        self._free_slot()
         if self._keep_alive and not self.closed:
             self._head = None
             self._pool.put_back(self)
@@ -279,22 +290,27 @@ SSLContextFactory = Callable[[], Awaitable[ssl.SSLContext]]
 class HTTPPool:
     """Kept-alive connections per origin, most recently used first.
 
-    No cap on connections per origin: each is one call in flight, and the gateway's callers
-    bound those. At most `max_idle` idle connections are kept per origin, each for at most
-    `idle_seconds` (below common server keep-alive limits, so a reused connection is rarely
-    one the server is closing at that moment).
+    At most `max_per_origin` connections per origin are in use at once (a burst of calls waits
+    for one rather than opening hundreds of connections to one upstream); a connection counts
+    from the request until it is back in the pool or closed, drain included. At most
+    `max_idle` idle connections are kept per origin, each for at most `idle_seconds` (below
+    common server keep-alive limits, so a reused connection is rarely one the server is
+    closing at that moment).
     """
 
     def __init__(
         self,
         ssl_context: SSLContextFactory,
         *,
+        max_per_origin: int = 100,
         max_idle: int = 64,
         idle_seconds: float = 30.0,
         max_buffer: int = 2 * 1024 * 1024,
     ) -> None:
         self._ssl_context = ssl_context
+        self.max_per_origin = max_per_origin
         self.max_idle = max_idle
+        self._slots: dict[tuple[str, str, int], asyncio.Semaphore] = {}
         self.idle_seconds = idle_seconds
         self.max_buffer = max_buffer
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
@@ -307,7 +323,17 @@ class HTTPPool:
 
         ConnectFailed: nothing was sent. Any other HTTPClientError: it may have been processed.
         """
-        conn = await self._acquire(target, connect_timeout)
+        origin = (target.scheme, target.host, target.port)
+        slots = self._slots.get(origin)
+        if slots is None:
+            slots = self._slots[origin] = asyncio.Semaphore(self.max_per_origin)
+        await slots.acquire()
+        try:
+            conn = await self._acquire(target, connect_timeout)
+        except BaseException:
+            slots.release()
+            raise
+        conn.slot = slots  # given back by the connection when it is pooled again or closed
         try:
             return await conn.request(data)
         except BaseException:

@@ -392,9 +392,11 @@ class UpstreamSession:
                 response = await self._http.request(
                     self._target, self._request(fastjson.dumps(note)), connect_timeout=self.connect_timeout
                 )
-                async for _ in response.chunks():
-                    pass
-                response.release()
+                try:
+                    async for _ in response.chunks():
+                        pass
+                finally:
+                    response.release()
 
 
 async def _sse_messages(response: Response, limit: int) -> AsyncGenerator[dict[str, Any]]:
