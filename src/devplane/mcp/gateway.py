@@ -30,6 +30,11 @@ SUPPORTED_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
 MAX_BODY = 4 * 1024 * 1024
 CHAT_CACHE_SECONDS = 2.0
 
+INTERNAL_ERROR_BODY = {
+    "message": "An internal error occurred.",
+    "detail": "The server logged the details; report the request id.",
+}
+
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = -32700, -32600, -32601, -32602, -32603
 
 
@@ -70,6 +75,12 @@ class Gateway:
             await self._handle(identity, query, headers, body, send)
         except _HTTPError as exc:
             await _send_json(send, exc.status, {"message": exc.message}, exc.headers)
+        except Exception as exc:
+            # A bug, or the database gone while a token is checked (a tool call's own failures
+            # are JSON-RPC answers and never get here; nothing has been sent yet). The rest of
+            # the API answers the same (api/errors.py); the exception's text stays in the log.
+            log.error("mcp.gateway.unhandled", error=type(exc).__name__, exc_info=exc)
+            await _send_json(send, 500, INTERNAL_ERROR_BODY)
 
     async def _identify(self, headers: dict[str, str]) -> CachedIdentity:
         scheme, _, value = headers.get("authorization", "").partition(" ")
