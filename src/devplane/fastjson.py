@@ -37,7 +37,3 @@ def dumps(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
         return orjson.dumps(value, default=default)
     except TypeError:  # a big integer, a non-str key, a lone surrogate: the stdlib's answer
         return json.dumps(value, separators=(",", ":"), default=default).encode()
-
-
-def dumps_str(value: Any) -> str:
-    return dumps(value).decode()
