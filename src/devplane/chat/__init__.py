@@ -1,0 +1,1 @@
+"""The AI chat loop: model providers behind one small interface, turns, the worker, streaming."""
