@@ -203,6 +203,11 @@ class Gateway:
                 event = {"jsonrpc": "2.0", "method": "notifications/progress", "params": note}
                 await _send_event(send, event)
 
+            # The upstream's log messages about this call ride on the same stream. The gateway
+            # is stateless (no logging/setLevel to remember), so this is the one way to ask.
+            async def log_message(note: dict[str, Any]) -> None:
+                await _send_event(send, {"jsonrpc": "2.0", "method": "notifications/message", "params": note})
+
         try:
             message = await self.runtime.call(
                 identity.actor.user_id,
@@ -212,6 +217,7 @@ class Gateway:
                 meta=meta,
                 progress=progress if stream else None,
                 chat_id=chat_id,
+                log_message=log_message if stream else None,
             )
             # Only the outcome is taken from the upstream: the id is the client's own again.
             outcome = {"error": message["error"]} if "error" in message else {"result": message.get("result")}

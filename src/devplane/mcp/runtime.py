@@ -296,6 +296,7 @@ class MCPRuntime:
         meta: dict[str, Any] | None = None,
         progress: Progress | None = None,
         chat_id: uuid.UUID | None = None,
+        log_message: Progress | None = None,
     ) -> dict[str, Any]:
         """Call an exposed tool. Returns {"result": ...} or {"error": {...}} as the upstream said.
 
@@ -324,12 +325,12 @@ class MCPRuntime:
             if meta:
                 params["_meta"] = meta
             try:
-                message = await session.call_tool(params, progress)
+                message = await session.call_tool(params, progress, log_message)
             except SessionExpired:
                 # Not processed upstream (restarted, session forgotten, no connection): one resend on
                 # a new session. A call whose request may have been processed is never resent.
                 _, session = await self.session(user_id, config)
-                message = await session.call_tool(params, progress)
+                message = await session.call_tool(params, progress, log_message)
             if "error" in message:
                 outcome, error_class = "rpc_error", f"jsonrpc_{message['error'].get('code', 'unknown')}"
             elif (message.get("result") or {}).get("isError"):

@@ -17,7 +17,7 @@ import itertools
 import ssl
 import threading
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx2
@@ -29,7 +29,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 from devplane import fastjson
 from devplane.mcp.errors import AuthRequired, SessionExpired, UpstreamError, UpstreamTimeout
-from devplane.mcp.http1 import ConnectFailed, HTTPClientError, HTTPPool, Response, Target, encode_headers
+from devplane.mcp.http1 import ConnectFailed, HTTPClientError, HTTPPool, Target, encode_headers
+from devplane.mcp.passthrough import Listeners, PassThrough
 
 log = structlog.get_logger(__name__)
 
@@ -118,7 +119,7 @@ class UpstreamSession:
         self._task: asyncio.Task[None] | None = None
         self._dead = False
         self._target = Target.parse(url)
-        self._request_head: bytes | None = None  # the pass-through's request line and fixed headers
+        self._pt: PassThrough | None = None  # built at the first call (see _passthrough)
 
     # --- lifecycle ----------------------------------------------------------------------
     @property
@@ -246,12 +247,18 @@ class UpstreamSession:
         return UpstreamError(describe(inner))
 
     # --- calls --------------------------------------------------------------------------
-    async def call_tool(self, params: dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
-        """Forward a tools/call; returns the upstream's JSON-RPC message (result or error)."""
+    async def call_tool(
+        self, params: dict[str, Any], progress: Progress | None = None, log_message: Progress | None = None
+    ) -> dict[str, Any]:
+        """Forward a tools/call; returns the upstream's JSON-RPC message (result or error).
+
+        `progress` and `log_message` get the params of the progress and logging notifications
+        the upstream sends about this call (log messages: streamable HTTP upstreams only).
+        """
         self.last_used = time.monotonic()
         if self.transport == "sse":
             return await self._call_via_sdk(params, progress)
-        return await self._call_passthrough(params, progress)
+        return await self._call_passthrough(params, progress, log_message)
 
     async def _call_via_sdk(self, params: dict[str, Any], forward: Progress | None) -> dict[str, Any]:
         client = self._require()
@@ -295,44 +302,60 @@ class UpstreamSession:
         cause = f": {describe(self._error)}" if self._error is not None else ""
         return UpstreamError(f"upstream connection closed{cause}")
 
-    def _head(self) -> bytes:
-        """Request line and headers for every pass-through POST but its Content-Length.
-
-        Built once per session (credentials, session id and protocol version are fixed for its
-        life): per call only the length and the body are new.
-        """
-        if self._request_head is None:
+    def _passthrough(self) -> PassThrough:
+        """The pass-through for this session, built once: credentials, session id and protocol
+        version are fixed for the session's life, so per call only the length and body are new."""
+        if self._pt is None:
             headers = {
                 "Host": self._target.host_header,
                 **self._headers,
-                "Content-Type": "application/json",
-                "Accept": "application/json, text/event-stream",
                 "MCP-Protocol-Version": self.protocol_version,
             }
             if self.session_id:
                 headers["Mcp-Session-Id"] = self.session_id
+            post = {**headers, "Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
             try:
-                encoded = encode_headers(headers)
+                post_head = encode_headers(post)
+                get_head = encode_headers({**headers, "Accept": "text/event-stream"})
             except ValueError:  # a config saved before header values were validated at the edge
                 raise UpstreamError("the server's configured headers are not valid HTTP header values") from None
-            self._request_head = f"POST {self._target.path} HTTP/1.1\r\n".encode() + encoded
-        return self._request_head
+            self._pt = PassThrough(
+                http=self._http,
+                target=self._target,
+                post_head=f"POST {self._target.path} HTTP/1.1\r\n".encode() + post_head,
+                get_head=f"GET {self._target.path} HTTP/1.1\r\n".encode() + get_head,
+                has_session=bool(self.session_id),
+                connect_timeout=self.connect_timeout,
+                max_result_bytes=self.max_result_bytes,
+            )
+        return self._pt
 
-    def _request(self, body: bytes) -> bytes:
-        return b"%sContent-Length: %d\r\n\r\n%s" % (self._head(), len(body), body)
-
-    async def _call_passthrough(self, params: dict[str, Any], progress: Progress | None) -> dict[str, Any]:
+    async def _call_passthrough(
+        self, params: dict[str, Any], progress: Progress | None, log_message: Progress | None
+    ) -> dict[str, Any]:
         if not self.alive:
             raise SessionExpired("upstream session is closed")
+        passthrough = self._passthrough()
         request_id = f"dp-{next(_ids)}"
         body = fastjson.dumps({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params})
+        listeners = Listeners(progress=progress, log=log_message, tools_changed=self._on_tools_changed)
         try:
             async with asyncio.timeout(self.call_timeout):
-                return await self._post(self._request(body), request_id, progress)
+                return await passthrough.call(request_id, body, listeners)
         except TimeoutError:
             # Never retried: the upstream may have started the work. Tell it to stop.
-            asyncio.get_running_loop().create_task(self._cancel(request_id))
+            note = {
+                "jsonrpc": "2.0",
+                "method": "notifications/cancelled",
+                "params": {"requestId": request_id, "reason": "timed out"},
+            }
+            task = asyncio.get_running_loop().create_task(passthrough.send_and_forget(fastjson.dumps(note)))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
             raise UpstreamTimeout(f"tool call timed out after {self.call_timeout:g}s") from None
+        except SessionExpired:
+            self._dead = True
+            raise
         except ConnectFailed as exc:
             self._dead = True  # no connection, so nothing was sent: the caller may retry on a new session
             raise SessionExpired(f"upstream connection failed: {exc}") from None
@@ -340,123 +363,8 @@ class UpstreamSession:
             self._dead = True
             raise UpstreamError(f"upstream connection failed: {exc}") from None
 
-    async def _post(self, request: bytes, request_id: str, progress: Progress | None) -> dict[str, Any]:
-        response = await self._http.request(self._target, request, connect_timeout=self.connect_timeout)
-        try:
-            if response.status == 404 and self.session_id:
-                # The upstream forgot the session (restarted, idle-expired) and, per the
-                # transport spec, did not process the request: safe to resend on a new session.
-                self._dead = True
-                raise SessionExpired("upstream session expired")
-            if response.status in (401, 403):
-                raise AuthRequired(f"upstream rejected the credentials ({response.status})")
-            if response.status >= 400:
-                raise UpstreamError(f"upstream answered HTTP {response.status}")
-            ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if ctype == "application/json":
-                raw = await _read_limited(response, self.max_result_bytes)
-                return _find_response(_parse_json(raw), request_id)
-            if ctype == "text/event-stream":
-                # The response event usually arrives just before the stream's end: release()
-                # below reads that end in the background, so the connection is reused (closing it
-                # cost a new TCP connection per call, for us and for the upstream).
-                return await self._read_events(response, request_id, progress)
-            raise UpstreamError(f"upstream answered {ctype or 'no content type'}, not MCP JSON-RPC")
-        except BaseException:
-            response.close()
-            raise
-        finally:
-            response.release(drain_bytes=self.max_result_bytes)  # no-op once closed
 
-    async def _read_events(self, response: Response, request_id: str, progress: Progress | None) -> dict[str, Any]:
-        async with contextlib.aclosing(_sse_messages(response, self.max_result_bytes)) as messages:
-            async for message in messages:
-                if message.get("id") == request_id and ("result" in message or "error" in message):
-                    return message
-                method = message.get("method")
-                if method == "notifications/progress" and progress is not None:
-                    await progress(message.get("params") or {})
-                elif method == "notifications/tools/list_changed" and self._on_tools_changed is not None:
-                    # Servers may send it on the call's own stream (e.g. the tool that changed the set).
-                    self._on_tools_changed()
-        raise UpstreamError("upstream closed the event stream without a response")
-
-    async def _cancel(self, request_id: str) -> None:
-        note = {
-            "jsonrpc": "2.0",
-            "method": "notifications/cancelled",
-            "params": {"requestId": request_id, "reason": "timed out"},
-        }
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(5):
-                response = await self._http.request(
-                    self._target, self._request(fastjson.dumps(note)), connect_timeout=self.connect_timeout
-                )
-                try:
-                    async for _ in response.chunks():
-                        pass
-                finally:
-                    response.release()
-
-
-async def _sse_messages(response: Response, limit: int) -> AsyncGenerator[dict[str, Any]]:
-    """The JSON-RPC messages of an SSE body, at most `limit` bytes in all.
-
-    One large tool result is one `data:` line: lines are split from the chunks as they come.
-    """
-    total = 0
-    pending = bytearray()
-    data: list[bytes | bytearray] = []
-    async for chunk in response.chunks():
-        total += len(chunk)
-        if total > limit:
-            raise UpstreamError(f"result larger than {limit} bytes")
-        pending += chunk
-        if b"\n" not in chunk:
-            continue
-        *lines, rest = pending.split(b"\n")
-        pending = bytearray(rest)
-        for raw in lines:
-            line = raw.rstrip(b"\r")
-            if line.startswith(b"data:"):
-                data.append(line[5:].lstrip(b" "))
-                continue
-            if line or not data:
-                continue
-            message = _parse_json(b"\n".join(data))
-            data = []
-            if not isinstance(message, dict):
-                raise UpstreamError("upstream sent a malformed event")
-            yield message
-
-
-async def _read_limited(response: Response, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.chunks():
-        size += len(chunk)
-        if size > limit:
-            raise UpstreamError(f"result larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _parse_json(raw: bytes) -> Any:
-    try:
-        return fastjson.loads(raw)
-    except ValueError:
-        raise UpstreamError("upstream answered malformed JSON") from None
-
-
-def _find_response(payload: Any, request_id: str) -> dict[str, Any]:
-    for message in payload if isinstance(payload, list) else [payload]:
-        if (
-            isinstance(message, dict)
-            and message.get("id") == request_id
-            and ("result" in message or "error" in message)
-        ):
-            return message
-    raise UpstreamError("upstream answered without a JSON-RPC response to the call")
+_background: set[asyncio.Task[None]] = set()  # fire-and-forget tasks, referenced until done
 
 
 def _redact(url: str) -> str:
