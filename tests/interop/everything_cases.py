@@ -39,8 +39,9 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("get-sum", {"a": "not a number", "b": 1}),  # the server's own validation error (isError)
 ]
 PROGRESS_STEPS = 3
-LONG_RUNNING: tuple[str, dict[str, Any]] = ("trigger-long-running-operation", {"duration": 0.6, "steps": PROGRESS_STEPS})
-TOGGLE_LOGGING: tuple[str, dict[str, Any]] = ("toggle-simulated-logging", {})
+Case = tuple[str, dict[str, Any]]
+LONG_RUNNING: Case = ("trigger-long-running-operation", {"duration": 0.6, "steps": PROGRESS_STEPS})
+TOGGLE_LOGGING: Case = ("toggle-simulated-logging", {})
 
 # Resources made on the fly carry the time they were made, and the logging toggle names the
 # MCP session: both differ between two clients by design, not by devplane.
