@@ -1,5 +1,6 @@
 """MCP gateway benchmark: the `echo` tool direct (client -> upstream) vs through the gateway
-(client -> devplane -> upstream), and the chat tool catalog over 10 slow upstreams.
+(client -> devplane -> upstream), and the chat tool catalog over 10 slow upstreams; then the
+same echo ratios with server-everything (TypeScript SDK) upstream, report only (bench/everything.py).
 
     bench/run [--small] [--json]          (or: .venv/bin/python -m bench.gateway ...)
 
@@ -621,6 +622,12 @@ async def run(tmp: Path, size: Size, upstream_json: bool, fast_upstream: bool, l
         say(f"devplane pid {devplane.pid} at {base}")
         setup = await setup_devplane(base, echo_url, slow_base)
         results = await measure(setup, size, {"gateway_process": devplane, "upstream": echo})
+        # server-everything upstream (issue 8): report only, beside the Python upstream's ratios.
+        from bench.everything import (
+            measure as measure_everything,  # here, not at the top: bench.everything imports this module
+        )
+
+        results["everything"] = await measure_everything(base, setup.token, size, tmp)
         return {
             "size": size.name,
             "machine": machine(),
@@ -706,6 +713,10 @@ def table(report: dict[str, Any]) -> str:
             lines.append(f"  Nagle/delayed-ACK stall: {state}")
         else:
             lines.append(f"  {name}: {v['value']:.2f} (target {v['target']}) {'MET' if v['met'] else 'MISSED'}")
+    # server-everything upstream (issue 8): report only.
+    from bench.everything import table_lines  # here, not at the top: bench.everything imports this module
+
+    lines += table_lines(report["everything"])
     return "\n".join(lines)
 
 
