@@ -3,9 +3,10 @@
 The official SDK does what it is good at: the initialize handshake, version negotiation,
 paginated tools/list, and the notification stream (tools/list_changed). The per-call path does
 not go through it: `tools/call` is forwarded as raw JSON-RPC over pooled keep-alive connections
-(mcp/http1.py) to the SDK's already-initialised session (same Mcp-Session-Id), parsing only what
-it must. That is docs/decisions/0005 and 0006; SSE upstreams use the SDK for calls too, since
-their answers arrive on the event stream the SDK owns.
+(mcp/http1.py, mcp/passthrough.py) to the SDK's already-initialised session (same
+Mcp-Session-Id and protocol version), parsing only what it must. That is docs/decisions/0005,
+0006 and 0007; legacy SSE upstreams use the SDK for calls too, since their answers arrive on the
+event stream the SDK owns.
 """
 
 from __future__ import annotations
