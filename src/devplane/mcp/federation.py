@@ -175,15 +175,14 @@ class Federation:
     # --- resources/read ------------------------------------------------------------------
     async def read_resource(self, user_id: uuid.UUID, configs: list[MCPServerConfigRow], uri: str) -> dict[str, Any]:
         config, original = self._resource_owner(configs, uri)
-        message = await self._request(user_id, config, lambda session: _read(session, original), "resource")
-        result = message.get("result")
-        if isinstance(result, dict) and isinstance(result.get("contents"), list):
+        result = await self._request(user_id, config, lambda session: _read(session, original), "resource")
+        if isinstance(result.get("contents"), list):
             # Contents name their resource: in the gateway's URIs, so they can be read again.
             result["contents"] = [
                 {**c, "uri": wrap_uri(config.slug, str(c["uri"]))} if isinstance(c, dict) and "uri" in c else c
                 for c in result["contents"]
             ]
-        return message
+        return result
 
     def _resource_owner(self, configs: list[MCPServerConfigRow], uri: str) -> tuple[MCPServerConfigRow, str]:
         parts = unwrap_uri(uri)
@@ -224,7 +223,7 @@ class Federation:
         use: Callable[[UpstreamSession], Awaitable[dict[str, Any]]],
         what: str,
     ) -> dict[str, Any]:
-        """{"result": ...} from the server, or a FederationError naming it (never a secret)."""
+        """The server's result, or a FederationError naming it (never a secret)."""
         try:
             message: dict[str, Any] = await self._with_session(user_id, config, use)
         except MCPRuntimeError as exc:
@@ -236,7 +235,8 @@ class Federation:
                 code if isinstance(code, int) else INTERNAL_ERROR,
                 f"MCP server '{config.slug}' refused the {what} request: {error.get('message', 'no reason given')}",
             )
-        return message
+        result: dict[str, Any] = message.get("result") or {}
+        return result
 
 
 async def _read(session: UpstreamSession, uri: str) -> dict[str, Any]:

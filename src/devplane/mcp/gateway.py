@@ -4,6 +4,7 @@ A lean ASGI endpoint, not the SDK's server transport (docs/decisions/0005): it a
 initialize/ping/tools/list itself and forwards tools/call to the pooled upstream session,
 parsing only method, id and tool name. Stateless: no Mcp-Session-Id, no GET stream; answers are
 JSON unless the client asked for progress over SSE. Governance is the runtime's, as in chats.
+Prompts, resources and completion are federated by mcp/federation.py (docs/decisions/0008).
 """
 
 from __future__ import annotations
@@ -272,17 +273,12 @@ class Gateway:
                 items = await self.federation.listing(user_id, configs, kind)
                 result: dict[str, Any] = {KINDS[kind][1]: items}
             elif method == "prompts/get":
-                result = (await self.federation.get_prompt(user_id, configs, request["name"], request["arguments"]))[
-                    "result"
-                ]
+                result = await self.federation.get_prompt(user_id, configs, request["name"], request["arguments"])
             elif method == "resources/read":
-                result = (await self.federation.read_resource(user_id, configs, request["uri"]))["result"]
+                result = await self.federation.read_resource(user_id, configs, request["uri"])
             else:
-                result = (
-                    await self.federation.complete(
-                        user_id, configs, request["ref"], request["argument"], request["context"]
-                    )
-                )["result"]
+                ref, argument, context = request["ref"], request["argument"], request["context"]
+                result = await self.federation.complete(user_id, configs, ref, argument, context)
         except FederationError as exc:
             return _rpc_error(msg_id, exc.code, exc.message)
         except ForcedServerUnavailable as exc:
