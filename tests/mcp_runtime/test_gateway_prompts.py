@@ -24,7 +24,7 @@ from mcp.types import PromptReference, ResourceTemplateReference
 from devplane.sdk.client import Client
 from devplane.sdk.mcp import UpdateMCPServerConfigRequest
 from tests.fixtures.mcp_prompts import BLOB_URI, NOTE_URI, PIXEL, TEMPLATE_URI, furnish
-from tests.fixtures.mcp_servers import UpstreamMCPServer
+from tests.fixtures.mcp_servers import GarbageServer, UpstreamMCPServer
 from tests.mcp_runtime.conftest import Live, register
 from tests.mcp_runtime.helpers import Farm, member, new_chat
 
@@ -281,3 +281,45 @@ async def test_unknown_chat_is_404_for_federated_methods(live: Live, admin: Clie
             headers={"Authorization": f"Bearer {admin.token}", **ACCEPT},
         )
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {"transport": "sse"},
+        {"stateless": True},
+        {"json_response": True},
+        {"stateless": True, "json_response": True},
+    ],
+    ids=["sse", "stateless", "json", "stateless-json"],
+)
+async def test_every_upstream_transport_variant_serves_prompts_and_resources(
+    farm: Farm, live: Live, admin: Client, variant: dict[str, Any]
+) -> None:
+    up = UpstreamMCPServer(**variant)
+    furnish(up, "v:")
+    farm.add(up)
+    await register(admin, "var", up.url, transport=variant.get("transport", "streamable_http"))
+    assert admin.token
+    async with mcp_client(live.gateway, admin.token) as gw:
+        assert "v:Hello, Vi!" in str(dump(await gw.get_prompt("var__greet", {"name": "Vi"})))
+        note = (await gw.read_resource(f"devplane+mcp://var/{NOTE_URI}")).contents[0]
+        assert getattr(note, "text", None) == "v:Read me first."
+        completed = await gw.complete(
+            ResourceTemplateReference(uri=f"devplane+mcp://var/{TEMPLATE_URI}"), {"name": "name", "value": "r"}
+        )
+        assert completed.completion.values == ["red"]
+
+
+async def test_a_hung_server_does_not_hold_initialize_or_lists(farm: Farm, live: Live, admin: Client) -> None:
+    good = farm.add(furnished(""))
+    hung = farm.add(GarbageServer("hang"))
+    await register(admin, "good", good.url)
+    await register(admin, "hung", hung.url)
+    assert admin.token
+    init = await rpc(live, admin.token, "initialize", INITIALIZE["params"])  # type: ignore[arg-type]
+    assert set(init["result"]["capabilities"]) == {"tools", "prompts", "resources", "completions"}
+    listed = await rpc(live, admin.token, "prompts/list", {})
+    assert {p["name"].split("__")[0] for p in listed["result"]["prompts"]} == {"good"}
+    failed = await rpc(live, admin.token, "resources/read", {"uri": f"devplane+mcp://hung/{NOTE_URI}"})
+    assert "MCP server 'hung' failed" in failed["error"]["message"]
