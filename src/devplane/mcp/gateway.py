@@ -4,6 +4,7 @@ A lean ASGI endpoint, not the SDK's server transport (docs/decisions/0005): it a
 initialize/ping/tools/list itself and forwards tools/call to the pooled upstream session,
 parsing only method, id and tool name. Stateless: no Mcp-Session-Id, no GET stream; answers are
 JSON unless the client asked for progress over SSE. Governance is the runtime's, as in chats.
+Prompts, resources and completion are federated by mcp/federation.py (docs/decisions/0008).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from devplane.authz.authorizer import Subject
 from devplane.db.mcp_rows import MCPServerConfigRow
 from devplane.errors import DomainError
 from devplane.mcp.errors import AuthRequired, MCPRuntimeError, ToolNotAllowed, UpstreamTimeout
+from devplane.mcp.federation import KINDS, LIST_METHODS, Federation, FederationError
+from devplane.mcp.federation_params import FEDERATED_METHODS, federated_params
 from devplane.mcp.runtime import ForcedServerUnavailable, MCPRuntime
 from devplane.mcp.tokencache import CachedIdentity, TokenCache
 
@@ -58,6 +61,7 @@ class Gateway:
         self.experiment_enabled = experiment_enabled
         self.access_url = access_url
         self._chats: dict[tuple[uuid.UUID, uuid.UUID], tuple[list[uuid.UUID], float]] = {}
+        self.federation = Federation(runtime)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -154,14 +158,19 @@ class Gateway:
         if method == "initialize":
             requested = params.get("protocolVersion")
             version = requested if requested in SUPPORTED_VERSIONS else SUPPORTED_VERSIONS[0]
+            assert identity.actor.user_id is not None
+            configs = await self._configs(identity, query)
             return {
                 "jsonrpc": "2.0",
                 "id": msg_id,
                 "result": {
                     "protocolVersion": version,
-                    "capabilities": {"tools": {"listChanged": False}},
+                    "capabilities": await self.federation.capabilities(identity.actor.user_id, configs),
                     "serverInfo": {"name": "devplane", "version": __version__},
-                    "instructions": "Tools from the MCP servers your devplane administrators allow you to use.",
+                    "instructions": (
+                        "Tools, prompts and resources from the MCP servers your devplane administrators "
+                        "allow you to use."
+                    ),
                 },
             }
         if method == "ping":
@@ -173,6 +182,9 @@ class Gateway:
             except ForcedServerUnavailable as exc:
                 return _rpc_error(msg_id, INTERNAL_ERROR, exc.reason)
             return {"jsonrpc": "2.0", "id": msg_id, "result": {"tools": [t.definition for t in catalog.tools]}}
+        # --- prompts, resources and completion (issue 8; mcp/federation.py) ---
+        if method in FEDERATED_METHODS:
+            return await self._federated(identity, query, method, msg_id, params)
         # server/discover lands here too: SDK 2.x clients then fall back to initialize.
         return _rpc_error(msg_id, METHOD_NOT_FOUND, f"Method not found: {method}")
 
@@ -252,6 +264,37 @@ class Gateway:
             await _send_event(send, reply, last=True)
         else:
             await _send_json(send, 200, reply)
+
+    # --- prompts, resources and completion (issue 8) -------------------------------------
+    async def _federated(
+        self, identity: CachedIdentity, query: dict[str, list[str]], method: str, msg_id: Any, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        assert identity.actor.user_id is not None
+        user_id = identity.actor.user_id
+        try:
+            request = federated_params(method, params)
+            configs = await self._configs(identity, query)
+            if method in LIST_METHODS:
+                kind = LIST_METHODS[method]
+                items = await self.federation.listing(user_id, configs, kind)
+                result: dict[str, Any] = {KINDS[kind][1]: items}
+            elif method == "prompts/get":
+                result = await self.federation.get_prompt(user_id, configs, request["name"], request["arguments"])
+            elif method == "resources/read":
+                result = await self.federation.read_resource(user_id, configs, request["uri"])
+            else:
+                ref, argument, context = request["ref"], request["argument"], request["context"]
+                result = await self.federation.complete(user_id, configs, ref, argument, context)
+        except FederationError as exc:
+            return _rpc_error(msg_id, exc.code, exc.message)
+        except ForcedServerUnavailable as exc:
+            return _rpc_error(msg_id, INTERNAL_ERROR, exc.reason)
+        except _HTTPError:
+            raise
+        except Exception as exc:
+            log.exception("mcp.gateway.federated_failed", method=method, error=type(exc).__name__)
+            return _rpc_error(msg_id, INTERNAL_ERROR, f"Internal error while answering {method}.")
+        return {"jsonrpc": "2.0", "id": msg_id, "result": result}
 
 
 def _chat_id(query: dict[str, list[str]]) -> uuid.UUID | None:

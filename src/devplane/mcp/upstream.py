@@ -121,6 +121,8 @@ class UpstreamSession:
         self._dead = False
         self._target = Target.parse(url)
         self._pt: PassThrough | None = None  # built at the first call (see _passthrough)
+        # Federation (prompts/resources): list results by kind, with when they were fetched.
+        self._lists: dict[str, tuple[list[dict[str, Any]], float]] = {}
 
     # --- lifecycle ----------------------------------------------------------------------
     @property
@@ -158,6 +160,7 @@ class UpstreamSession:
     async def _on_message(self, message: Any) -> None:
         if isinstance(message, types.ToolListChangedNotification) and self._on_tools_changed:
             self._on_tools_changed()
+        self._forget_lists(message)
 
     async def _run(self) -> None:
         try:
@@ -363,6 +366,106 @@ class UpstreamSession:
         except HTTPClientError as exc:
             self._dead = True
             raise UpstreamError(f"upstream connection failed: {exc}") from None
+
+    # --- prompts, resources and completion (gateway federation, issue 8) ------------------
+    # Through the SDK session, not the pass-through: they are rare, and the SDK validates the
+    # answers. List results are cached here, so per config version and credential, gone with
+    # the session when its config changes, and dropped on the server's list_changed.
+    def offers(self, capability: str) -> bool:
+        """Whether the server announced `prompts`, `resources` or `completions` at initialize."""
+        return getattr(self._require().server_capabilities, capability, None) is not None
+
+    def _forget_lists(self, message: Any) -> None:
+        if isinstance(message, types.PromptListChangedNotification):
+            self._lists.pop("prompts", None)
+        elif isinstance(message, types.ResourceListChangedNotification):
+            self._lists.pop("resources", None)
+            self._lists.pop("templates", None)
+
+    async def list_cached(self, kind: str, ttl: float) -> list[dict[str, Any]]:
+        """Every item of `prompts`, `resources` or `templates`, all pages, cached for `ttl` seconds."""
+        hit = self._lists.get(kind)
+        if hit is not None and time.monotonic() - hit[1] < ttl:
+            return hit[0]
+        items = await self._list_all(kind)
+        self._lists[kind] = (items, time.monotonic())
+        return items
+
+    async def _list_all(self, kind: str) -> list[dict[str, Any]]:
+        client = self._require()
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        try:
+            async with asyncio.timeout(self.call_timeout):
+                for _ in range(100):  # bounded: a server that pages forever cannot hang us
+                    page: Any
+                    if kind == "prompts":
+                        page = await client.list_prompts(cursor=cursor)
+                        found: list[Any] = list(page.prompts)
+                    elif kind == "resources":
+                        page = await client.list_resources(cursor=cursor)
+                        found = list(page.resources)
+                    else:
+                        page = await client.list_resource_templates(cursor=cursor)
+                        found = list(page.resource_templates)
+                    items.extend(_wire(i) for i in found)
+                    cursor = page.next_cursor
+                    if cursor is None:
+                        break
+        except BaseException as exc:
+            raise await self._sdk_failure(exc) from None
+        self.last_used = time.monotonic()
+        return items
+
+    async def get_prompt(self, name: str, arguments: dict[str, str] | None) -> dict[str, Any]:
+        """prompts/get: {"result": ...} or the upstream's {"error": ...}."""
+        return await self._sdk_request(lambda client: client.get_prompt(name, arguments))
+
+    async def read_resource(self, uri: str) -> dict[str, Any]:
+        return await self._sdk_request(lambda client: client.read_resource(uri, cache_mode="bypass"))
+
+    async def complete(
+        self, ref: dict[str, Any], argument: dict[str, str], context: dict[str, str] | None
+    ) -> dict[str, Any]:
+        typed: types.PromptReference | types.ResourceTemplateReference = (
+            types.PromptReference(name=ref["name"])
+            if ref["type"] == "ref/prompt"
+            else types.ResourceTemplateReference(uri=ref["uri"])
+        )
+        return await self._sdk_request(lambda client: client.complete(typed, argument, context))
+
+    async def _sdk_request(self, send: Callable[[Client], Awaitable[Any]]) -> dict[str, Any]:
+        client = self._require()
+        self.last_used = time.monotonic()
+        try:
+            async with asyncio.timeout(self.call_timeout):
+                result = await send(client)
+        except BaseException as exc:
+            inner = _unwrap(exc)
+            code = getattr(inner, "code", None)
+            if code is not None and code not in (types.CONNECTION_CLOSED, types.REQUEST_TIMEOUT):
+                # The upstream's own JSON-RPC error (unknown prompt, bad arguments): relayed.
+                return {"error": {"code": code, "message": str(inner)[:500]}}
+            raise await self._sdk_failure(exc) from None
+        body = _wire(result)
+        if len(fastjson.dumps(body)) > self.max_result_bytes:
+            raise UpstreamError(f"result larger than {self.max_result_bytes} bytes")
+        return {"result": body}
+
+    async def _sdk_failure(self, exc: BaseException) -> BaseException:
+        task = asyncio.current_task()
+        if isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling():
+            return exc  # our caller was cancelled: not an upstream failure
+        if getattr(_unwrap(exc), "code", None) == types.CONNECTION_CLOSED:
+            return await self._dropped()
+        return self._map(exc)
+
+
+def _wire(model: Any) -> dict[str, Any]:
+    """An SDK result as the upstream sent it: no field the SDK only filled with a default
+    (2026-era `ttlMs`, `resultType`... would be news to a 2025 gateway client)."""
+    body: dict[str, Any] = model.model_dump(by_alias=True, mode="json", exclude_unset=True, exclude_none=True)
+    return body
 
 
 _background: set[asyncio.Task[None]] = set()  # fire-and-forget tasks, referenced until done
