@@ -55,3 +55,18 @@ async def test_a_keyless_openai_compat_server_is_reached(server: FakeModelServer
     client = make_client("openai-compat", api_key=None, base_url=server.openai.base_url, timeout=10)
     assert text(await run(client, request())) == "local model says hi"
     assert len(server.openai.requests) == 1
+
+
+async def test_the_server_environment_does_not_redirect_a_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+    openai_client = make_client("openai", api_key="k", base_url=None)
+    anthropic_client = make_client("anthropic", api_key="k", base_url=None)
+    try:
+        assert isinstance(openai_client, OpenAIChatClient)
+        assert isinstance(anthropic_client, AnthropicMessagesClient)
+        assert str(openai_client.base_url) == "https://api.openai.com/v1/"
+        assert str(anthropic_client.base_url) == "https://api.anthropic.com"
+    finally:
+        await openai_client.aclose()
+        await anthropic_client.aclose()

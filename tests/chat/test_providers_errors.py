@@ -13,7 +13,7 @@ from devplane.chat.provider import ErrorKind, ProviderError, StreamEvent
 from devplane.chat.providers.anthropic_messages import AnthropicMessagesClient
 from devplane.chat.providers.errors import parse_retry_after
 from devplane.chat.providers.openai_chat import OpenAIChatClient
-from tests.chat.provider_helpers import API_KEY, WIRES, client_for, endpoint, request, run_error, serve
+from tests.chat.provider_helpers import API_KEY, WIRES, client_for, endpoint, request, run, run_error, serve, text
 from tests.fixtures.model_server import FakeModelServer, HttpError, Reply, StreamError
 
 server = pytest.fixture(scope="module")(serve)
@@ -121,6 +121,15 @@ async def test_a_rate_limit_error_event_inside_the_stream(fake: FakeModelServer,
 
 
 @both_wires
+async def test_a_malformed_event_is_a_provider_error(fake: FakeModelServer, wire: str) -> None:
+    garbage = b"event: content_block_delta\ndata: {not json\n\n" if wire == "anthropic" else b"data: {not json\n\n"
+    endpoint(fake, wire).enqueue(Reply(text="hello", raw_after=(3, garbage)))
+    error = await run_error(client_for(fake, wire))
+    assert (error.kind, error.retryable) == ("generic", False)
+    assert "malformed" in error.message
+
+
+@both_wires
 async def test_disconnect_mid_stream_is_a_retryable_connection_error(fake: FakeModelServer, wire: str) -> None:
     endpoint(fake, wire).enqueue(Reply(text="this answer is cut", text_parts=6, disconnect_after=4))
     seen: list[StreamEvent] = []
@@ -192,3 +201,13 @@ async def test_cancelling_the_consumer_closes_the_stream_promptly(fake: FakeMode
 async def test_an_unscripted_request_fails_loudly(fake: FakeModelServer, wire: str) -> None:
     error = await run_error(client_for(fake, wire))
     assert "no scripted answer" in error.message
+
+
+@both_wires
+async def test_a_responder_answers_from_the_request_when_the_queue_is_empty(fake: FakeModelServer, wire: str) -> None:
+    ep = endpoint(fake, wire)
+    ep.responder = lambda received: Reply(text=f"you sent {len(received.body['messages'])} message(s)")
+    ep.enqueue(Reply(text="scripted first"))
+    first = await run(client_for(fake, wire))
+    second = await run(client_for(fake, wire))
+    assert (text(first), text(second)) == ("scripted first", "you sent 1 message(s)")

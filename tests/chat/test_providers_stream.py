@@ -144,6 +144,13 @@ async def test_tool_calls_with_finish_reason_stop_still_ask_for_tools(fake: Fake
     assert len(done.tool_calls) == 1
 
 
+@pytest.mark.parametrize("field_name", ["reasoning_content", "reasoning"])
+async def test_openai_compatible_reasoning_fields(fake: FakeModelServer, field_name: str) -> None:
+    fake.openai.enqueue(Reply(reasoning="step by step", reasoning_field=field_name, text="done"))
+    events = await run(client_for(fake, "openai"))
+    assert (reasoning(events), text(events)) == ("step by step", "done")
+
+
 async def test_anthropic_input_tokens_reported_in_message_delta(fake: FakeModelServer) -> None:
     wire = "anthropic"  # a quirk of some Anthropic-compatible gateways (rig PR #2236)
     endpoint(fake, wire).enqueue(Reply(text="ok", usage=FakeUsage(input=77, output=3, input_in_delta=True)))

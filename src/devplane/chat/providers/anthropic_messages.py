@@ -45,6 +45,7 @@ from devplane.chat.providers.errors import (
     body_error,
     classify_status,
     connection_error,
+    malformed_stream,
     raw_transport_error,
     redact,
     stream_ended_early,
@@ -52,6 +53,7 @@ from devplane.chat.providers.errors import (
 )
 from devplane.fastjson import loads
 
+ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 DEFAULT_MAX_TOKENS = 4096
 THINKING_BUDGET = {"low": 1024, "medium": 4096, "high": 16384}
 _MIN_THINKING_BUDGET = 1024
@@ -75,7 +77,7 @@ class AnthropicMessagesClient:
         self._api_key = api_key
         self._client = anthropic.AsyncAnthropic(
             api_key=api_key,
-            base_url=base_url,
+            base_url=base_url or ANTHROPIC_BASE_URL,  # explicit: ANTHROPIC_BASE_URL must not redirect it
             max_retries=0,  # the loop owns retries (provider.py)
             timeout=httpx2.Timeout(timeout, connect=min(5.0, timeout)),
         )
@@ -99,6 +101,8 @@ class AnthropicMessagesClient:
             raise connection_error(self.provider, exc) from None
         except httpx2.TransportError as exc:
             raise raw_transport_error(self.provider, exc) from None
+        except ValueError as exc:  # a data line that is not JSON: the SDK's json.loads fails
+            raise malformed_stream(self.provider, exc) from None
 
     def _status_error(self, exc: anthropic.APIStatusError) -> ProviderError:
         error = body_error(exc.body)
@@ -112,6 +116,11 @@ class AnthropicMessagesClient:
             message=redact(message if isinstance(message, str) else exc.message, self._api_key),
             headers=None if in_stream else exc.response.headers,
         )
+
+    @property
+    def base_url(self) -> str:
+        """Where requests go (never carries the key)."""
+        return str(self._client.base_url)
 
     async def aclose(self) -> None:
         await self._client.close()

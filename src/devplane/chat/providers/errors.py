@@ -146,3 +146,13 @@ def stream_ended_early(provider: str) -> ProviderError:
     return ProviderError(
         f"{provider}: the stream ended before the model finished", kind="connection", provider=provider, retryable=True
     )
+
+
+def malformed_stream(provider: str, exc: ValueError) -> ProviderError:
+    """An event that is not the JSON the wire promises (a broken proxy or server); named, not quoted."""
+    return ProviderError(
+        f"{provider}: the model's stream was malformed ({type(exc).__name__})",
+        kind="generic",
+        provider=provider,
+        retryable=False,
+    )

@@ -43,11 +43,14 @@ from devplane.chat.providers.errors import (
     body_error,
     classify_status,
     connection_error,
+    malformed_stream,
     raw_transport_error,
     redact,
     stream_ended_early,
     timeout_error,
 )
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -70,7 +73,9 @@ class OpenAIChatClient:
         self._client = openai.AsyncOpenAI(
             # A keyless local server (Ollama, vLLM) still needs a non-empty value for the SDK.
             api_key=api_key or "unused",
-            base_url=base_url,
+            # Explicit, so an OPENAI_BASE_URL in the server's environment cannot redirect a provider
+            # the admin configured without one.
+            base_url=base_url or OPENAI_BASE_URL,
             max_retries=0,
             timeout=httpx2.Timeout(timeout, connect=min(5.0, timeout)),
         )
@@ -105,6 +110,8 @@ class OpenAIChatClient:
             ) from None
         except httpx2.TransportError as exc:
             raise raw_transport_error(self.provider, exc) from None
+        except ValueError as exc:  # a data line that is not JSON: the SDK's json.loads fails
+            raise malformed_stream(self.provider, exc) from None
 
     def _status_error(self, exc: openai.APIStatusError) -> ProviderError:
         error = body_error(exc.body)
@@ -117,6 +124,11 @@ class OpenAIChatClient:
             message=redact(message, self._api_key),
             headers=exc.response.headers,
         )
+
+    @property
+    def base_url(self) -> str:
+        """Where requests go (never carries the key)."""
+        return str(self._client.base_url)
 
     async def aclose(self) -> None:
         await self._client.close()
