@@ -144,6 +144,23 @@ async def test_tool_calls_with_finish_reason_stop_still_ask_for_tools(fake: Fake
     assert len(done.tool_calls) == 1
 
 
+@pytest.mark.parametrize(("omit_index", "repeat_head"), [(True, False), (False, True), (True, True)])
+async def test_openai_compatible_tool_call_quirks(fake: FakeModelServer, omit_index: bool, repeat_head: bool) -> None:
+    calls = [
+        ToolUse(f"srv__t{i}", f'{{"i": {i}}}', id=f"call_{i}", parts=3, omit_index=omit_index, repeat_head=repeat_head)
+        for i in range(2)
+    ]
+    fake.openai.enqueue(Reply(tool_calls=calls))
+    events = await run(client_for(fake, "openai"))
+    done = finish(events)
+    assert [(c.id, c.name, c.arguments) for c in done.tool_calls] == [
+        ("call_0", "srv__t0", '{"i": 0}'),
+        ("call_1", "srv__t1", '{"i": 1}'),
+    ]
+    heads = [(e.index, e.id, e.name) for e in events if isinstance(e, ToolCallDelta) and e.name is not None]
+    assert heads == [(0, "call_0", "srv__t0"), (1, "call_1", "srv__t1")], "id and name only on a call's first fragment"
+
+
 @pytest.mark.parametrize("field_name", ["reasoning_content", "reasoning"])
 async def test_openai_compatible_reasoning_fields(fake: FakeModelServer, field_name: str) -> None:
     fake.openai.enqueue(Reply(reasoning="step by step", reasoning_field=field_name, text="done"))

@@ -166,28 +166,42 @@ class _State:
             if delta.content:
                 events.append(TextDelta(text=delta.content))
             for fragment in delta.tool_calls or ():
-                call = self.calls.get(fragment.index)
-                first = call is None
-                if call is None:
-                    call = self.calls[fragment.index] = _Call()
-                fn = fragment.function
-                if fragment.id:
-                    call.id = fragment.id
-                if fn is not None and fn.name:
-                    call.name = fn.name
-                args = (fn.arguments if fn is not None else None) or ""
-                call.arguments.append(args)
-                events.append(
-                    ToolCallDelta(
-                        index=fragment.index,
-                        id=fragment.id if first or fragment.id else None,
-                        name=(fn.name or None) if fn is not None else None,
-                        arguments_delta=args,
-                    )
-                )
+                events.append(self._fragment(fragment))
             if choice.finish_reason is not None:
                 self.finish_reason = choice.finish_reason
         return events
+
+    def _fragment(self, fragment: Any) -> ToolCallDelta:
+        index = self._index(fragment)
+        call = self.calls.get(index)
+        first = call is None
+        if call is None:
+            call = self.calls[index] = _Call()
+        fn = getattr(fragment, "function", None)
+        name = getattr(fn, "name", None)
+        if fragment.id and not call.id:
+            call.id = fragment.id
+        if name and not call.name:
+            call.name = name
+        args = getattr(fn, "arguments", None) or ""
+        call.arguments.append(args)
+        # id/name only on an index's first fragment (some servers repeat them on every one).
+        return ToolCallDelta(
+            index=index,
+            id=(fragment.id or None) if first else None,
+            name=(name or None) if first else None,
+            arguments_delta=args,
+        )
+
+    def _index(self, fragment: Any) -> int:
+        """The fragment's `index`; a server that omits it gets one by id (a new id is a new call)."""
+        index = getattr(fragment, "index", None)
+        if isinstance(index, int):
+            return index
+        if fragment.id and all(c.id != fragment.id for c in self.calls.values()):
+            return len(self.calls)
+        matching = [i for i, c in self.calls.items() if fragment.id and c.id == fragment.id]
+        return matching[0] if matching else max(self.calls, default=0)
 
     def finish(self) -> Finish:
         calls = tuple(
