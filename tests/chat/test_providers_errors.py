@@ -51,6 +51,7 @@ HTTP_CASES: list[tuple[int, str | None, str | None, str, ErrorKind, bool]] = [
     (402, "billing_error", None, "Payment required", "usage_limit", False),
     (400, "invalid_request_error", None, "Your credit balance is too low", "usage_limit", False),
     (422, None, None, "Unprocessable", "bad_request", False),
+    (400, None, "content_policy_violation", "Your request was rejected by the safety system", "content_filter", False),
 ]
 
 

@@ -95,6 +95,8 @@ def classify_status(
         kind, retryable = "auth", False
     elif status == 404 or "not_found_error" in markers:
         kind, retryable = "not_found", False
+    elif markers & {"content_filter", "content_policy_violation"}:
+        kind, retryable = "content_filter", False
     elif "context_length_exceeded" in markers or (status in (400, 413, 422, None) and _CONTEXT_LENGTH.search(message)):
         kind, retryable = "context_length", False
     elif (status is not None and status >= 500) or (status is None and "api_error" in markers):
