@@ -6,10 +6,23 @@ official SDKs, so the SDKs' own parsers read what the fake writes.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from devplane.chat.provider import ToolCallDelta, Usage
-from tests.chat.provider_helpers import WIRES, client_for, endpoint, finish, reasoning, run, run_error, serve, text
+from devplane.chat.provider import TextDelta, ToolCallDelta, Usage
+from tests.chat.provider_helpers import (
+    WIRES,
+    client_for,
+    endpoint,
+    finish,
+    reasoning,
+    request,
+    run,
+    run_error,
+    serve,
+    text,
+)
 from tests.fixtures.model_server import FakeModelServer, FakeUsage, Reply, ToolUse
 
 server = pytest.fixture(scope="module")(serve)
@@ -173,3 +186,22 @@ async def test_anthropic_input_tokens_reported_in_message_delta(fake: FakeModelS
     endpoint(fake, wire).enqueue(Reply(text="ok", usage=FakeUsage(input=77, output=3, input_in_delta=True)))
     done = finish(await run(client_for(fake, wire)))
     assert (done.usage.input_tokens, done.usage.output_tokens) == (77, 3)
+
+
+@both_wires
+async def test_the_fake_logs_when_it_sent_each_event(fake: FakeModelServer, wire: str) -> None:
+    endpoint(fake, wire).enqueue(Reply(text="alpha-beta", text_parts=2))
+    client = client_for(fake, wire)
+    received: list[float] = []
+    try:
+        async for event in client.stream(request()):
+            if isinstance(event, TextDelta):
+                received.append(time.perf_counter())
+    finally:
+        await client.aclose()
+    sent = endpoint(fake, wire).sent_events()
+    text_sent = [at for at, raw in sent if b"alpha" in raw or b"-beta" in raw]
+    assert len(text_sent) == len(received) == 2
+    # Same clock on both threads: each part was written before the client saw it.
+    assert all(s <= r for s, r in zip(text_sent, received, strict=True))
+    assert [at for at, _ in sent] == sorted(at for at, _ in sent)
