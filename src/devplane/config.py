@@ -73,6 +73,9 @@ class Settings(BaseSettings):
         description="Serve devplane as an OAuth2 authorization server for the MCP gateway (/oauth2/*, "
         "/.well-known metadata); MCP clients then sign in instead of using a pasted token.",
     )
+    oauth2_rate_limit: int = Field(
+        60, ge=1, description="Requests per minute allowed per client address on each /oauth2/* endpoint."
+    )
 
     @field_validator("experiments", "external_token_encryption_keys", mode="before")
     @classmethod

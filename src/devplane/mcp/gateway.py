@@ -21,6 +21,7 @@ from devplane.authz.authorizer import Subject
 from devplane.db.mcp_rows import MCPServerConfigRow
 from devplane.errors import DomainError
 from devplane.mcp.errors import AuthRequired, MCPRuntimeError, ToolNotAllowed, UpstreamTimeout
+from devplane.mcp.gateway_oauth2 import GatewayOAuth2
 from devplane.mcp.runtime import ForcedServerUnavailable, MCPRuntime
 from devplane.mcp.tokencache import CachedIdentity, TokenCache
 
@@ -52,7 +53,16 @@ def _error_result(text: str) -> dict[str, Any]:
 
 
 class Gateway:
-    def __init__(self, runtime: MCPRuntime, tokens: TokenCache, *, experiment_enabled: bool, access_url: str) -> None:
+    def __init__(
+        self,
+        runtime: MCPRuntime,
+        tokens: TokenCache,
+        *,
+        experiment_enabled: bool,
+        access_url: str,
+        oauth2: GatewayOAuth2 | None = None,
+    ) -> None:
+        self.oauth2 = oauth2  # issue 12: set when devplane is the gateway's OAuth2 authorization server
         self.runtime = runtime
         self.tokens = tokens
         self.experiment_enabled = experiment_enabled
@@ -63,6 +73,11 @@ class Gateway:
         if scope["type"] != "http":
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if self.oauth2 is not None:  # issue 12: CORS for browser clients; a preflight needs no token
+            if scope["method"] == "OPTIONS":
+                await self.oauth2.preflight(send)
+                return
+            send = self.oauth2.with_cors(send)
         try:
             if not self.experiment_enabled:
                 raise _HTTPError(403, "Experiment 'agents' is not enabled.")
@@ -85,16 +100,23 @@ class Gateway:
     async def _identify(self, headers: dict[str, str]) -> CachedIdentity:
         scheme, _, value = headers.get("authorization", "").partition(" ")
         token = value.strip() if scheme.lower() == "bearer" else headers.get("devplane-session-token", "").strip()
+        oauth2 = self.oauth2
         if not token:
+            challenge = oauth2.challenge(token_sent=False) if oauth2 else 'Bearer realm="devplane"'
             raise _HTTPError(
-                401,
-                "Send a devplane token as 'Authorization: Bearer <token>'.",
-                {"WWW-Authenticate": 'Bearer realm="devplane"'},
+                401, "Send a devplane token as 'Authorization: Bearer <token>'.", {"WWW-Authenticate": challenge}
             )
+        invalid = oauth2.challenge(token_sent=True) if oauth2 else 'Bearer error="invalid_token"'
         try:
-            return await self.tokens.identify(token)
+            identity = await self.tokens.identify(token)
         except DomainError as exc:
-            raise _HTTPError(401, exc.message, {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+            raise _HTTPError(401, exc.message, {"WWW-Authenticate": invalid}) from None
+        # issue 12: an OAuth access token is good only for the resource it was issued for.
+        if identity.oauth2_app_id is not None and (
+            oauth2 is None or not oauth2.accepts(identity.oauth2_app_id, identity.audience)
+        ):
+            raise _HTTPError(401, "This token was issued for another resource.", {"WWW-Authenticate": invalid})
+        return identity
 
     async def _configs(self, identity: CachedIdentity, query: dict[str, list[str]]) -> list[MCPServerConfigRow]:
         chat_ids = query.get("chat_id")
