@@ -149,3 +149,69 @@ def provider(
         redirect_handler=consent.redirect,
         callback_handler=consent.callback,
     )
+
+
+# --- raw protocol helpers (for the error tables and the token-rotation tests) ----------------
+VERIFIER = "v" * 43 + "erifier-of-a-decent-length"
+
+
+def challenge(verifier: str = VERIFIER) -> str:
+    import base64
+    import hashlib
+
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+async def register_client(live: LiveServer, **metadata: object) -> dict[str, object]:
+    body = {"client_name": "raw", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none", **metadata}
+    async with httpx2.AsyncClient(base_url=live.url) as http:
+        resp = await http.post("/oauth2/register", json=body)
+    assert resp.status_code == 201, resp.text
+    registration: dict[str, object] = resp.json()
+    return registration
+
+
+def authorize_params(client_id: str, /, **overrides: str | None) -> dict[str, str]:
+    params: dict[str, str | None] = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": REDIRECT,
+        "code_challenge": challenge(),
+        "code_challenge_method": "S256",
+        "state": "st-1",
+        "scope": "mcp",
+    }
+    params.update(overrides)
+    return {k: v for k, v in params.items() if v is not None}
+
+
+async def get_code(browser: httpx2.AsyncClient, client_id: str, **overrides: str | None) -> str:
+    params = authorize_params(client_id, **overrides)
+    page = await browser.get("/oauth2/authorize", params=params)
+    assert page.status_code == 200, page.text
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, page.text
+    answer = await browser.post(
+        "/oauth2/authorize", params=params, data={"csrf_token": match[1], "decision": "allow"}, follow_redirects=False
+    )
+    assert answer.status_code == 302, answer.text
+    query = parse_qs(urlsplit(answer.headers["location"]).query)
+    assert query["state"] == [params["state"]]
+    return query["code"][0]
+
+
+async def token_request(live: LiveServer, data: dict[str, str], **kw: object) -> httpx2.Response:
+    async with httpx2.AsyncClient(base_url=live.url) as http:
+        return await http.post("/oauth2/token", data=data, **kw)  # type: ignore[arg-type]  # test helper pass-through
+
+
+async def exchange(live: LiveServer, client_id: str, code: str, /, **extra: str) -> httpx2.Response:
+    data = {
+        "grant_type": "authorization_code",
+        "client_id": client_id,
+        "code": code,
+        "code_verifier": VERIFIER,
+        "redirect_uri": REDIRECT,
+        **extra,
+    }
+    return await token_request(live, data)

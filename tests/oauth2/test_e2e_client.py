@@ -3,14 +3,22 @@ registers, signs in through the consent page (driven headlessly), and lists and 
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import httpx2
 from mcp import Client as MCPClient
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import OAuthClientInformationFull
+from pydantic import AnyUrl
+from sqlalchemy import text
 
+from devplane.config import Settings
+from devplane.db.engine import make_engine
 from devplane.sdk.client import Client
+from devplane.sdk.oauth2 import CreateOAuth2AppRequest
 from tests.fixtures.mcp_servers import UpstreamMCPServer
 from tests.live import LiveServer
-from tests.oauth2.conftest import Consent, MemStorage, provider
+from tests.oauth2.conftest import REDIRECT, Consent, MemStorage, provider
 
 
 async def _use_gateway(url: str, oauth: httpx2.Auth) -> list[str]:
@@ -46,3 +54,73 @@ async def test_public_client_signs_in_and_calls_tools(
     names = await _use_gateway(live.gateway, provider(live.gateway, consent, storage))
     assert "demo__add" in names
     assert len(consent.pages) == 1
+
+
+async def test_confidential_client_registers_and_gets_a_secret(
+    live: LiveServer, admin: Client, browser: httpx2.AsyncClient
+) -> None:
+    consent, storage = Consent(browser), MemStorage()
+    oauth = provider(live.gateway, consent, storage, auth_method="client_secret_basic", name="confidential")
+    assert "demo__add" in await _use_gateway(live.gateway, oauth)
+    assert storage.client_info is not None
+    assert storage.client_info.client_secret is not None
+    assert storage.client_info.client_secret.startswith("devplane_")
+
+
+async def test_pre_registered_app(live: LiveServer, admin: Client, browser: httpx2.AsyncClient) -> None:
+    app = await admin.create_oauth2_app(
+        CreateOAuth2AppRequest(
+            name="Team client", redirect_uris=[REDIRECT], token_endpoint_auth_method="client_secret_post"
+        )
+    )
+    secret = await admin.create_oauth2_app_secret(app.id)
+    storage = MemStorage(
+        client_info=OAuthClientInformationFull(
+            client_id=str(app.id),
+            client_secret=secret.client_secret,
+            redirect_uris=[AnyUrl(REDIRECT)],
+            token_endpoint_auth_method="client_secret_post",
+        )
+    )
+    consent = Consent(browser)
+    assert "demo__add" in await _use_gateway(live.gateway, provider(live.gateway, consent, storage))
+    assert "unverified" not in consent.pages[0]
+    assert "Team client" in consent.pages[0]
+    assert [a.name for a in await admin.oauth2_apps()] == ["Team client"]
+
+
+async def test_servers_query_url_form(live: LiveServer, admin: Client, browser: httpx2.AsyncClient) -> None:
+    url = f"{live.gateway}?servers=demo"
+    consent, storage = Consent(browser), MemStorage()
+    assert "demo__add" in await _use_gateway(url, provider(url, consent, storage))
+    # The resource the client asked for was the gateway itself, without the query.
+    assert "resource=" in consent.authorize_urls[0]
+    assert "servers" not in parse_qs(urlsplit(consent.authorize_urls[0]).query)["resource"][0]
+
+
+async def test_token_for_another_audience_is_refused(
+    live: LiveServer, admin: Client, browser: httpx2.AsyncClient, provider_settings: Settings
+) -> None:
+    consent, storage = Consent(browser), MemStorage()
+    await _use_gateway(live.gateway, provider(live.gateway, consent, storage))
+    assert storage.tokens is not None
+    engine = make_engine(provider_settings.database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE api_keys SET audience = 'https://elsewhere.example/mcp' "
+                    "WHERE login_type = 'oauth2_provider_app'"
+                )
+            )
+    finally:
+        await engine.dispose()
+    async with httpx2.AsyncClient() as http:
+        resp = await http.post(
+            live.gateway,
+            json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+            headers={"Authorization": f"Bearer {storage.tokens.access_token}"},
+        )
+    assert resp.status_code == 401
+    assert 'error="invalid_token"' in resp.headers["www-authenticate"]
+    assert "resource_metadata=" in resp.headers["www-authenticate"]
