@@ -3,6 +3,7 @@ registers, signs in through the consent page (driven headlessly), and lists and 
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -15,6 +16,7 @@ from sqlalchemy import text
 from devplane.config import Settings
 from devplane.db.engine import make_engine
 from devplane.sdk.client import Client
+from devplane.sdk.mcp_tool_calls import MCPToolCall
 from devplane.sdk.oauth2 import CreateOAuth2AppRequest
 from tests.fixtures.mcp_servers import UpstreamMCPServer
 from tests.live import LiveServer
@@ -30,6 +32,15 @@ async def _use_gateway(url: str, oauth: httpx2.Auth) -> list[str]:
         result = await mcp.call_tool("demo__add", {"a": 2, "b": 3})
         assert result.structured_content == {"result": 5}
         return names
+
+
+async def _wait_for_calls(admin: Client) -> list[MCPToolCall]:
+    for _ in range(100):  # the log is written in batches, off the call path
+        calls = (await admin.mcp_tool_calls()).tool_calls
+        if calls:
+            return calls
+        await asyncio.sleep(0.05)
+    raise AssertionError("no tool call was logged")
 
 
 async def test_public_client_signs_in_and_calls_tools(
@@ -50,6 +61,9 @@ async def test_public_client_signs_in_and_calls_tools(
     async with httpx2.AsyncClient(base_url=live.url) as http:
         me = await http.get("/api/v2/users/me", headers={"Authorization": f"Bearer {access}"})
         assert me.status_code == 401, me.text
+    # The tool-call log names the OAuth client the call came through.
+    calls = await _wait_for_calls(admin)
+    assert {str(c.oauth2_app_id) for c in calls} == {storage.client_info.client_id}
     # Reconnect with the stored token: no second registration or consent.
     names = await _use_gateway(live.gateway, provider(live.gateway, consent, storage))
     assert "demo__add" in names

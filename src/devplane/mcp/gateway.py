@@ -234,6 +234,7 @@ class Gateway:
                 meta=meta,
                 progress=progress if stream else None,
                 chat_id=chat_id,
+                oauth2_app_id=identity.oauth2_app_id,
             )
             # Only the outcome is taken from the upstream: the id is the client's own again.
             outcome = {"error": message["error"]} if "error" in message else {"result": message.get("result")}

@@ -56,6 +56,7 @@ class CallRecord:
     error_class: str
     arguments_bytes: int
     result_bytes: int
+    oauth2_app_id: uuid.UUID | None = None  # the OAuth client of a gateway call (issue 12)
 
 
 Recorder = Callable[[CallRecord], None]
@@ -296,6 +297,7 @@ class MCPRuntime:
         meta: dict[str, Any] | None = None,
         progress: Progress | None = None,
         chat_id: uuid.UUID | None = None,
+        oauth2_app_id: uuid.UUID | None = None,
     ) -> dict[str, Any]:
         """Call an exposed tool. Returns {"result": ...} or {"error": {...}} as the upstream said.
 
@@ -360,5 +362,6 @@ class MCPRuntime:
                         error_class=error_class,
                         arguments_bytes=args_bytes,
                         result_bytes=result_bytes,
+                        oauth2_app_id=oauth2_app_id,
                     )
                 )
