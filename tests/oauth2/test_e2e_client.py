@@ -61,6 +61,9 @@ async def test_public_client_signs_in_and_calls_tools(
     async with httpx2.AsyncClient(base_url=live.url) as http:
         me = await http.get("/api/v2/users/me", headers={"Authorization": f"Bearer {access}"})
         assert me.status_code == 401, me.text
+        # Routes that check tokens through the gateway's cache refuse it too.
+        metrics = await http.get("/api/v2/metrics", headers={"Authorization": f"Bearer {access}"})
+        assert metrics.status_code == 401, metrics.text
     # The tool-call log names the OAuth client the call came through.
     calls = await _wait_for_calls(admin)
     assert {str(c.oauth2_app_id) for c in calls} == {storage.client_info.client_id}
