@@ -4,6 +4,8 @@ registers, signs in through the consent page (driven headlessly), and lists and 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -141,3 +143,36 @@ async def test_token_for_another_audience_is_refused(
     assert resp.status_code == 401
     assert 'error="invalid_token"' in resp.headers["www-authenticate"]
     assert "resource_metadata=" in resp.headers["www-authenticate"]
+
+
+async def _expire_access_tokens(settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    try:
+        async with engine.begin() as conn:
+            past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+            await conn.execute(
+                text("UPDATE api_keys SET expires_at = :at WHERE login_type = 'oauth2_provider_app'"), {"at": past}
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_client_refreshes_after_expiry_and_signs_in_again_after_revocation(
+    live: LiveServer, admin: Client, browser: httpx2.AsyncClient, provider_settings: Settings
+) -> None:
+    consent, storage = Consent(browser), MemStorage()
+    oauth = provider(live.gateway, consent, storage)
+    await _use_gateway(live.gateway, oauth)
+    assert storage.tokens is not None
+    first = storage.tokens.access_token
+    # An hour later: the access token expired, on the server and by the client's own clock.
+    await _expire_access_tokens(provider_settings)
+    oauth.context.token_expiry_time = time.time() - 1
+    assert "demo__add" in await _use_gateway(live.gateway, oauth)
+    assert storage.tokens.access_token != first
+    assert len(consent.pages) == 1  # refreshed, not signed in again
+    # The user revokes the app: the token gets a 401 and the client goes through consent again.
+    assert storage.client_info is not None
+    await admin.revoke_my_oauth2_app(storage.client_info.client_id)
+    assert "demo__add" in await _use_gateway(live.gateway, oauth)
+    assert len(consent.pages) == 2
