@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 
 import httpx2
 from sqlalchemy import inspect, text
@@ -12,6 +13,7 @@ from sqlalchemy import inspect, text
 from devplane.config import Settings
 from devplane.db.engine import make_engine
 from devplane.sdk.client import Client
+from devplane.sdk.oauth2 import CreateOAuth2AppRequest
 from tests.live import LiveServer
 from tests.oauth2.conftest import exchange, get_code, register_client, token_request
 
@@ -171,3 +173,32 @@ async def _table_names(settings: Settings) -> list[str]:
             return names
     finally:
         await engine.dispose()
+
+
+async def test_apps_secrets_grants_and_revocations_are_audited(
+    live: LiveServer, admin: Client, browser: httpx2.AsyncClient
+) -> None:
+    app = await admin.create_oauth2_app(
+        CreateOAuth2AppRequest(name="Audited", redirect_uris=["https://audited.example/cb"])
+    )
+    created = await admin.create_oauth2_app_secret(app.id)
+    await admin.delete_oauth2_app_secret(app.id, created.secret.id)
+    await admin.delete_oauth2_app(app.id)
+    client_id, tokens = await _tokens(live, browser)
+    await admin.revoke_my_oauth2_app(client_id)
+    logs = (await admin.audit_logs(limit=200)).audit_logs
+    seen = {(log.action, log.resource_type) for log in logs}
+    expected = {
+        ("create", "oauth2_provider_app"),
+        ("delete", "oauth2_provider_app"),
+        ("create", "oauth2_provider_app_secret"),
+        ("delete", "oauth2_provider_app_secret"),
+        ("register", "oauth2_provider_app"),
+        ("grant", "oauth2_provider_app"),
+        ("revoke", "oauth2_provider_app"),
+        ("write", "oauth2_provider_settings"),
+    }
+    assert expected <= seen, expected - seen
+    dump = json.dumps([log.model_dump(mode="json") for log in logs])
+    for secret in (created.client_secret, tokens["access_token"], tokens["refresh_token"]):
+        assert secret.rsplit("_", 1)[-1].rsplit("-", 1)[-1] not in dump
