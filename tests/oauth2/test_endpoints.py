@@ -61,6 +61,11 @@ async def test_gateway_challenge_and_cors(live: LiveServer, admin: Client) -> No
         assert "Authorization" in preflight.headers["access-control-allow-headers"]
         token_preflight = await http.options(f"{live.url}/oauth2/token")
         assert token_preflight.status_code == 204
+        token_error = await http.post(f"{live.url}/oauth2/token", data={"grant_type": "authorization_code"})
+        assert token_error.status_code == 401
+        assert token_error.json()["error"] == "invalid_client"
+        assert token_error.headers["access-control-allow-origin"] == "*"
+        assert token_error.headers["cache-control"] == "no-store"
         page = await http.get(f"{live.url}/oauth2/authorize")
         assert "access-control-allow-origin" not in page.headers
 
