@@ -41,11 +41,12 @@ def live_server(
     *,
     http: str | type[asyncio.Protocol] = CoalescingHttpToolsProtocol,  # what `devplane server` runs
     require_clean_shutdown: bool = False,
+    port: int = 0,  # a fixed port, for tests whose access URL must name it (the OAuth2 issuer)
 ) -> Iterator[LiveServer]:
     logs = io.StringIO()
     previous = structlog.get_config()["logger_factory"]
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(logs))
-    server = uvicorn.Server(uvicorn_config(create_app(settings), host="127.0.0.1", port=0, http=http))
+    server = uvicorn.Server(uvicorn_config(create_app(settings), host="127.0.0.1", port=port, http=http))
     thread = threading.Thread(target=server.run, name="devplane-test-server", daemon=True)
     thread.start()
     try:

@@ -67,6 +67,16 @@ class Settings(BaseSettings):
         "one reverse proxy you run, which appends the address it saw).",
     )
 
+    # --- OAuth2 provider (issue 12) ---------------------------------------------------------
+    oauth2_provider_enable: bool = Field(
+        False,
+        description="Serve devplane as an OAuth2 authorization server for the MCP gateway (/oauth2/*, "
+        "/.well-known metadata); MCP clients then sign in instead of using a pasted token.",
+    )
+    oauth2_rate_limit: int = Field(
+        60, ge=1, description="Requests per minute allowed per client address on each /oauth2/* endpoint."
+    )
+
     @field_validator("experiments", "external_token_encryption_keys", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

@@ -143,6 +143,10 @@ async def seed(sql: SqlStore) -> World:
     await sql.insert_mcp_tool_calls([tool_call_row(me.id)])
     world = World(owner=owner.id, me=me.id, other=other.id, my_key=my_key.id, other_key=other_key.id)
     await seed_mcp(sql, world)
+    # OAuth2 provider (issue 12): rows for tests/db/authz_oauth2_cases.py.
+    from tests.db.authz_oauth2_cases import seed_oauth2  # a cycle at module level: that module imports this one
+
+    await seed_oauth2(sql, world)
     return world
 
 

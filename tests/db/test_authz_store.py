@@ -41,6 +41,7 @@ from devplane.db.stack import crypt_stack
 from devplane.db.store import NON_QUERY_METHODS, Store
 from devplane.errors import DomainError, Forbidden, NotFound
 from tests.db.authz_mcp_cases import MCP_CASES
+from tests.db.authz_oauth2_cases import OAUTH2_CASES
 from tests.db.authz_support import (
     COLUMN,
     NOW,
@@ -127,7 +128,11 @@ CASES: dict[str, list[Case]] = {
         not_found(lambda s, w: s.get_api_key_by_id(w.other_key)),
     ],
     "list_api_keys_by_user_id": [
-        allowed(lambda s, w: s.list_api_keys_by_user_id(w.me, None), check=lambda r, w: ids(r, w) == {w.my_key}),
+        allowed(
+            lambda s, w: s.list_api_keys_by_user_id(w.me, None),
+            # mine only (the OAuth2 seed adds an access token of mine, issue 12)
+            check=lambda r, w: w.my_key in ids(r, w) and all(k.user_id == w.me for k in r),
+        ),
         allowed(lambda s, w: s.list_api_keys_by_user_id(w.other, "token"), check=lambda r, w: r == []),
     ],
     "update_api_key_last_used": [forbidden(lambda s, w: s.update_api_key_last_used(w.my_key, NOW))],
@@ -182,6 +187,8 @@ CASES: dict[str, list[Case]] = {
 }
 
 CASES.update(MCP_CASES)
+# OAuth2 provider (issue 12)
+CASES.update(OAUTH2_CASES)
 
 
 def protocol_methods() -> set[str]:

@@ -23,6 +23,9 @@ from devplane.api.routes import (
     mcp_runtime,
     mcp_tool_calls,
     metrics,
+    oauth2_admin,
+    oauth2_authorize,
+    oauth2_provider,
     users,
 )
 from devplane.api.state import AppState
@@ -30,6 +33,7 @@ from devplane.config import Settings
 from devplane.db.database import Database
 from devplane.mcp.calllog import ToolCallLog, fan_out
 from devplane.mcp.gateway import Gateway
+from devplane.mcp.gateway_oauth2 import GatewayOAuth2
 from devplane.mcp.metrics import MCPMetrics
 from devplane.mcp.pool import PoolSettings
 from devplane.mcp.runtime import MCPRuntime
@@ -37,6 +41,7 @@ from devplane.mcp.tokencache import TokenCache
 from devplane.mcp.tokens import token_source
 from devplane.services import events
 from devplane.services.keys import check_keys, load_keyring
+from devplane.services.oauth2_urls import canonical_resource
 from devplane.services.ratelimit import RateLimiter
 
 log = structlog.get_logger(__name__)
@@ -93,8 +98,19 @@ async def start_mcp(state: AppState) -> None:
             tokens,
             experiment_enabled="agents" in settings.enabled_experiments,
             access_url=settings.effective_access_url,
+            oauth2=gateway_oauth2(settings),
         ),
     )
+
+
+def gateway_oauth2(settings: Settings) -> GatewayOAuth2 | None:
+    """OAuth2 provider (issue 12): the gateway's resource identity, when the provider is on."""
+    if not settings.oauth2_provider_enable:
+        return None
+    resource = canonical_resource(settings.effective_access_url + GATEWAY_PATH)
+    assert resource is not None  # the access URL is validated as absolute http(s)
+    metadata = f"{settings.effective_access_url}/.well-known/oauth-protected-resource{GATEWAY_PATH}"
+    return GatewayOAuth2(resource=resource, resource_metadata=metadata)
 
 
 async def stop(state: AppState) -> None:
@@ -170,6 +186,9 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         app.state.devplane = state
     errors.install(app)
     for module in (health, users, keys, audit, mcp, mcp_oauth, chats, mcp_runtime, mcp_tool_calls, metrics):
+        app.include_router(module.router)
+    # --- OAuth2 provider (issue 12): the protocol routers answer 404 while it is switched off.
+    for module in (oauth2_admin, oauth2_provider, oauth2_authorize):
         app.include_router(module.router)
     gateway = _GatewayEndpoint(app)
     app.router.routes.append(Route(GATEWAY_PATH, gateway, include_in_schema=False))  # for prefixed paths

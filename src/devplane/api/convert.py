@@ -67,4 +67,5 @@ def mcp_tool_call(row: MCPToolCallRow) -> MCPToolCall:
         error_class=row.error_class,
         arguments_bytes=row.arguments_bytes,
         result_bytes=row.result_bytes,
+        oauth2_app_id=row.oauth2_app_id,
     )

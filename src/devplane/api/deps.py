@@ -72,6 +72,14 @@ def client_ip(request: Request, state: AppState) -> str:
     return request.client.host if request.client else ""
 
 
+# OAuth2 provider (issue 12): an OAuth access token is bound to the MCP gateway; the rest of
+# the API refuses it (coder's open the whole API; ours do not).
+def oauth2_token_refused() -> Unauthorized:
+    return Unauthorized(
+        "This token is for the MCP gateway only.", detail="Sign in, or use an API key, for the devplane API."
+    )
+
+
 @dataclass(frozen=True)
 class Auth:
     user: UserRow
@@ -87,6 +95,8 @@ async def authenticate(request: Request, tx: Transaction) -> Auth:
             detail=f"Send a token as 'Authorization: Bearer <token>' or the {auth.SESSION_HEADER} header.",
         )
     user, key = await auth.authenticate(tx.store(ANONYMOUS), token)
+    if key.oauth2_app_id is not None:
+        raise oauth2_token_refused()
     actor = Subject(user_id=user.id, roles=user.roles)
     request.state.actor_username = user.username
     return Auth(user=user, key=key, actor=actor)
@@ -166,6 +176,8 @@ async def cached_identity(request: Request, state: State) -> Identity:
     if token is None:
         raise Unauthorized("You must be signed in.")
     identity = await state.extras["tokens"].identify(token)
+    if identity.oauth2_app_id is not None:
+        raise oauth2_token_refused()
     return Identity(actor=identity.actor, user_id=identity.actor.user_id, username=identity.username)
 
 

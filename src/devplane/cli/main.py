@@ -8,6 +8,7 @@ import typer
 
 from devplane import __version__
 from devplane.cli import audit, auth, chats, dbcrypt, keys, mcp, server, tokens, users
+from devplane.cli import oauth2 as oauth2_cli  # OAuth2 provider (issue 12)
 
 app = typer.Typer(
     name="devplane",
@@ -48,3 +49,5 @@ app.add_typer(mcp.app, name="mcp")
 app.add_typer(chats.app, name="chats")
 app.add_typer(keys.app, name="keys")
 app.add_typer(dbcrypt.app, name="dbcrypt")
+# OAuth2 provider (issue 12)
+app.add_typer(oauth2_cli.app, name="oauth2")

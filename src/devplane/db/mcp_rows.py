@@ -179,6 +179,7 @@ class MCPToolCallRow:
     error_class: str
     arguments_bytes: int
     result_bytes: int
+    oauth2_app_id: uuid.UUID | None = None  # the OAuth client a gateway call came through (issue 12)
 
     def authz_object(self) -> Object:
         # Operational data about the deployment: read with deployment_config read (admins, auditors).

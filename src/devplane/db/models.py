@@ -57,7 +57,7 @@ class User(Base):
 class APIKey(Base):
     __tablename__ = "api_keys"
     __table_args__ = (
-        CheckConstraint("login_type IN ('password', 'token')", name="login_type"),
+        CheckConstraint("login_type IN ('password', 'token', 'oauth2_provider_app')", name="login_type"),
         Index("ix_api_keys_user_id", "user_id"),
     )
 
@@ -71,6 +71,13 @@ class APIKey(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # OAuth2 provider (issue 12): an access token is an API key of login type
+    # 'oauth2_provider_app', bound to one resource (the gateway) and scope, for one client.
+    audience: Mapped[str] = mapped_column(Text, server_default="")
+    scope: Mapped[str] = mapped_column(Text, server_default="")
+    oauth2_app_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("oauth2_provider_apps.id", ondelete="CASCADE"), nullable=True
+    )
 
 
 class AuditLog(Base):
@@ -269,3 +276,10 @@ class MCPToolCall(Base):
     error_class: Mapped[str] = mapped_column(Text, server_default="")
     arguments_bytes: Mapped[int] = mapped_column(Integer)
     result_bytes: Mapped[int] = mapped_column(Integer)
+    # OAuth2 provider (issue 12): the OAuth client a gateway call came through. No FK, like
+    # chat_id: the log outlives apps, and a batch must never fail on an app deleted meanwhile.
+    oauth2_app_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+
+
+# --- OAuth2 provider (issue 12): its tables live in their own module, registered on Base here.
+from devplane.db import oauth2_models as oauth2_models  # noqa: E402 - needs Base above; registers the tables

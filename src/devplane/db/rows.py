@@ -38,6 +38,10 @@ class APIKeyRow:
     expires_at: dt.datetime
     created_at: dt.datetime
     last_used_at: dt.datetime
+    # OAuth2 provider (issue 12): set on access tokens (login type 'oauth2_provider_app') only.
+    audience: str = ""
+    scope: str = ""
+    oauth2_app_id: uuid.UUID | None = None
 
     def authz_object(self) -> Object:
         return Object(Resource.API_KEY, owner_id=self.user_id)

@@ -23,6 +23,7 @@ from devplane.db.rows import (
     UserRow,
 )
 from devplane.db.sql_mcp import SqlMCPQueries
+from devplane.db.sql_oauth2 import SqlOAuth2Queries
 from devplane.db.sql_tool_calls import SqlToolCallQueries
 from devplane.errors import Conflict, NotFound
 
@@ -60,6 +61,9 @@ def _key(o: m.APIKey) -> APIKeyRow:
         expires_at=o.expires_at,
         created_at=o.created_at,
         last_used_at=o.last_used_at,
+        audience=o.audience,
+        scope=o.scope,
+        oauth2_app_id=o.oauth2_app_id,
     )
 
 
@@ -92,7 +96,7 @@ def _dbcrypt(o: m.DBCryptKey) -> DBCryptKeyRow:
     )
 
 
-class SqlStore(SqlMCPQueries, SqlToolCallQueries):
+class SqlStore(SqlMCPQueries, SqlToolCallQueries, SqlOAuth2Queries):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -203,6 +207,9 @@ class SqlStore(SqlMCPQueries, SqlToolCallQueries):
             expires_at=row.expires_at,
             created_at=row.created_at,
             last_used_at=row.last_used_at,
+            audience=row.audience,
+            scope=row.scope,
+            oauth2_app_id=row.oauth2_app_id,
         )
         self.session.add(obj)
         await self._flush("An API key with that id already exists.")

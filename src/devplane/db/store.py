@@ -21,6 +21,13 @@ from devplane.db.mcp_rows import (
     MCPToolCallFilter,
     MCPToolCallRow,
 )
+from devplane.db.oauth2_rows import (
+    OAuth2ProviderAppCodeRow,
+    OAuth2ProviderAppRow,
+    OAuth2ProviderAppSecretRow,
+    OAuth2ProviderAppTokenRow,
+    OAuth2ProviderSettingsRow,
+)
 from devplane.db.rows import (
     APIKeyRow,
     AuditLogFilter,
@@ -284,6 +291,86 @@ class Store(Protocol):
 
     async def list_mcp_tool_calls(self, flt: MCPToolCallFilter) -> tuple[list[MCPToolCallRow], int]:
         """Rows matching the filter, newest first, and the total count ignoring limit/offset."""
+        ...
+
+    # --- OAuth2 provider (issue 12) ---------------------------------------------------------
+    async def get_oauth2_provider_settings(self) -> OAuth2ProviderSettingsRow:
+        """The provider's stored switches; defaults (all off) when never set."""
+        ...
+
+    async def upsert_oauth2_provider_settings(self, row: OAuth2ProviderSettingsRow) -> OAuth2ProviderSettingsRow:
+        """Replace the provider's stored switches."""
+        ...
+
+    async def insert_oauth2_provider_app(self, row: OAuth2ProviderAppRow) -> OAuth2ProviderAppRow:
+        """Register an OAuth2 client (by an owner, or self-registered through DCR as the system)."""
+        ...
+
+    async def get_oauth2_provider_app_by_id(self, app_id: uuid.UUID) -> OAuth2ProviderAppRow:
+        """Raise NotFound when missing."""
+        ...
+
+    async def list_oauth2_provider_apps(self) -> list[OAuth2ProviderAppRow]:
+        """Every registered client, oldest first."""
+        ...
+
+    async def update_oauth2_provider_app(self, row: OAuth2ProviderAppRow) -> OAuth2ProviderAppRow:
+        """Replace name, redirect URIs, auth method and updated_at; raise NotFound when missing."""
+        ...
+
+    async def delete_oauth2_provider_app(self, app_id: uuid.UUID) -> None:
+        """Delete a client with its secrets, codes, refresh and access tokens; raise NotFound when missing."""
+        ...
+
+    async def insert_oauth2_provider_app_secret(self, row: OAuth2ProviderAppSecretRow) -> OAuth2ProviderAppSecretRow:
+        """Store a client secret (prefix + sha256 only)."""
+        ...
+
+    async def get_oauth2_provider_app_secret_by_prefix(self, prefix: str) -> OAuth2ProviderAppSecretRow:
+        """Raise NotFound when no secret has that prefix."""
+        ...
+
+    async def list_oauth2_provider_app_secrets_by_app_id(self, app_id: uuid.UUID) -> list[OAuth2ProviderAppSecretRow]:
+        """A client's secrets (metadata only), oldest first."""
+        ...
+
+    async def delete_oauth2_provider_app_secret(self, secret_id: uuid.UUID) -> None:
+        """Raise NotFound when missing."""
+        ...
+
+    async def insert_oauth2_provider_app_code(self, row: OAuth2ProviderAppCodeRow) -> OAuth2ProviderAppCodeRow:
+        """Store an authorization code (prefix + sha256 only)."""
+        ...
+
+    async def consume_oauth2_provider_app_code(
+        self, prefix: str, at: dt.datetime
+    ) -> tuple[OAuth2ProviderAppCodeRow, bool]:
+        """The code with that prefix and whether this call was its first use (it is marked used
+        atomically). Raise NotFound when missing."""
+        ...
+
+    async def insert_oauth2_provider_app_token(self, row: OAuth2ProviderAppTokenRow) -> OAuth2ProviderAppTokenRow:
+        """Store a refresh token (prefix + sha256 only) with its access token's API key id."""
+        ...
+
+    async def get_oauth2_provider_app_token_by_prefix(self, prefix: str) -> OAuth2ProviderAppTokenRow:
+        """Raise NotFound when no refresh token has that prefix."""
+        ...
+
+    async def mark_oauth2_provider_app_token_rotated(self, token_id: uuid.UUID, at: dt.datetime) -> bool:
+        """Set rotated_at if unset; True when this call set it."""
+        ...
+
+    async def delete_oauth2_provider_app_token_family(self, family_id: uuid.UUID) -> int:
+        """Revoke a rotation family: its refresh tokens and their access tokens. Returns tokens deleted."""
+        ...
+
+    async def list_oauth2_provider_app_tokens_by_user_id(self, user_id: uuid.UUID) -> list[OAuth2ProviderAppTokenRow]:
+        """A user's refresh tokens (their authorized apps), newest first."""
+        ...
+
+    async def delete_oauth2_provider_app_grants(self, app_id: uuid.UUID, user_id: uuid.UUID) -> int:
+        """Revoke everything a user granted a client: codes, refresh and access tokens. Returns keys deleted."""
         ...
 
 

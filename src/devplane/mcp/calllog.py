@@ -55,6 +55,7 @@ def to_row(rec: CallRecord) -> MCPToolCallRow:
         error_class=rec.error_class,
         arguments_bytes=rec.arguments_bytes,
         result_bytes=rec.result_bytes,
+        oauth2_app_id=rec.oauth2_app_id,
     )
 
 

@@ -24,6 +24,7 @@ from devplane.errors import DomainError
 from devplane.mcp.errors import AuthRequired, MCPRuntimeError, ToolNotAllowed, UpstreamTimeout
 from devplane.mcp.federation import KINDS, LIST_METHODS, Federation, FederationError
 from devplane.mcp.federation_params import FEDERATED_METHODS, federated_params
+from devplane.mcp.gateway_oauth2 import GatewayOAuth2
 from devplane.mcp.runtime import ForcedServerUnavailable, MCPRuntime
 from devplane.mcp.tokencache import CachedIdentity, TokenCache
 
@@ -55,7 +56,16 @@ def _error_result(text: str) -> dict[str, Any]:
 
 
 class Gateway:
-    def __init__(self, runtime: MCPRuntime, tokens: TokenCache, *, experiment_enabled: bool, access_url: str) -> None:
+    def __init__(
+        self,
+        runtime: MCPRuntime,
+        tokens: TokenCache,
+        *,
+        experiment_enabled: bool,
+        access_url: str,
+        oauth2: GatewayOAuth2 | None = None,
+    ) -> None:
+        self.oauth2 = oauth2  # issue 12: set when devplane is the gateway's OAuth2 authorization server
         self.runtime = runtime
         self.tokens = tokens
         self.experiment_enabled = experiment_enabled
@@ -67,6 +77,11 @@ class Gateway:
         if scope["type"] != "http":
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if self.oauth2 is not None:  # issue 12: CORS for browser clients; a preflight needs no token
+            if scope["method"] == "OPTIONS":
+                await self.oauth2.preflight(send)
+                return
+            send = self.oauth2.with_cors(send)
         try:
             if not self.experiment_enabled:
                 raise _HTTPError(403, "Experiment 'agents' is not enabled.")
@@ -89,16 +104,23 @@ class Gateway:
     async def _identify(self, headers: dict[str, str]) -> CachedIdentity:
         scheme, _, value = headers.get("authorization", "").partition(" ")
         token = value.strip() if scheme.lower() == "bearer" else headers.get("devplane-session-token", "").strip()
+        oauth2 = self.oauth2
         if not token:
+            challenge = oauth2.challenge(token_sent=False) if oauth2 else 'Bearer realm="devplane"'
             raise _HTTPError(
-                401,
-                "Send a devplane token as 'Authorization: Bearer <token>'.",
-                {"WWW-Authenticate": 'Bearer realm="devplane"'},
+                401, "Send a devplane token as 'Authorization: Bearer <token>'.", {"WWW-Authenticate": challenge}
             )
+        invalid = oauth2.challenge(token_sent=True) if oauth2 else 'Bearer error="invalid_token"'
         try:
-            return await self.tokens.identify(token)
+            identity = await self.tokens.identify(token)
         except DomainError as exc:
-            raise _HTTPError(401, exc.message, {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+            raise _HTTPError(401, exc.message, {"WWW-Authenticate": invalid}) from None
+        # issue 12: an OAuth access token is good only for the resource it was issued for.
+        if identity.oauth2_app_id is not None and (
+            oauth2 is None or not oauth2.accepts(identity.oauth2_app_id, identity.audience)
+        ):
+            raise _HTTPError(401, "This token was issued for another resource.", {"WWW-Authenticate": invalid})
+        return identity
 
     async def _configs(self, identity: CachedIdentity, query: dict[str, list[str]]) -> list[MCPServerConfigRow]:
         chat_ids = query.get("chat_id")
@@ -230,6 +252,7 @@ class Gateway:
                 progress=progress if stream else None,
                 chat_id=chat_id,
                 log_message=log_message if stream else None,
+                oauth2_app_id=identity.oauth2_app_id,
             )
             # Only the outcome is taken from the upstream: the id is the client's own again.
             outcome = {"error": message["error"]} if "error" in message else {"result": message.get("result")}

@@ -56,6 +56,7 @@ class CallRecord:
     error_class: str
     arguments_bytes: int
     result_bytes: int
+    oauth2_app_id: uuid.UUID | None = None  # the OAuth client of a gateway call (issue 12)
 
 
 Recorder = Callable[[CallRecord], None]
@@ -297,6 +298,7 @@ class MCPRuntime:
         progress: Progress | None = None,
         chat_id: uuid.UUID | None = None,
         log_message: Progress | None = None,
+        oauth2_app_id: uuid.UUID | None = None,
     ) -> dict[str, Any]:
         """Call an exposed tool. Returns {"result": ...} or {"error": {...}} as the upstream said.
 
@@ -361,5 +363,6 @@ class MCPRuntime:
                         error_class=error_class,
                         arguments_bytes=args_bytes,
                         result_bytes=result_bytes,
+                        oauth2_app_id=oauth2_app_id,
                     )
                 )

@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import time
+import uuid
 from dataclasses import dataclass
 
 from devplane.authz.authorizer import Subject
@@ -23,6 +24,9 @@ class CachedIdentity:
     actor: Subject
     username: str
     key_expires_at: dt.datetime
+    # OAuth2 provider (issue 12): set for OAuth access tokens, which work on the gateway only.
+    oauth2_app_id: uuid.UUID | None = None
+    audience: str = ""
 
 
 class TokenCache:
@@ -54,7 +58,9 @@ class TokenCache:
         generation, now = self._generation, time.monotonic()
         async with self.db.transaction() as tx:
             user, key = await auth.authenticate(tx.store(Subject(user_id=None, roles=())), token)
-        identity = CachedIdentity(Subject(user_id=user.id, roles=user.roles), user.username, key.expires_at)
+        identity = CachedIdentity(
+            Subject(user_id=user.id, roles=user.roles), user.username, key.expires_at, key.oauth2_app_id, key.audience
+        )
         if generation == self._generation:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()  # crude but bounded; a full cache only costs one DB read per token

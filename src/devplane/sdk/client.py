@@ -25,6 +25,15 @@ from devplane.sdk.mcp import (
 )
 from devplane.sdk.mcp_runtime import CallToolRequest, CallToolResponse, ChatTools, ServerTools
 from devplane.sdk.mcp_tool_calls import MCPToolCallsResponse
+from devplane.sdk.oauth2 import (
+    AuthorizedOAuth2App,
+    CreateOAuth2AppRequest,
+    CreateOAuth2AppSecretResponse,
+    OAuth2App,
+    OAuth2AppSecret,
+    OAuth2ProviderSettings,
+    UpdateOAuth2ProviderSettingsRequest,
+)
 from devplane.sdk.users import (
     APIKey,
     CreateAPIKeyRequest,
@@ -251,6 +260,50 @@ class Client:
         """Admins: the upstream's raw tool list, which tools the allow/deny lists let through, and its status."""
         params = {"refresh": "true"} if refresh else None
         return await self._get(f"{MCP}/servers/{server_id}/tools", ServerTools, params=params)
+
+    # --- OAuth2 provider (issue 12) ---------------------------------------------------------
+    async def oauth2_provider_settings(self) -> OAuth2ProviderSettings:
+        """The OAuth2 provider's stored settings (owners, auditors)."""
+        return await self._get("/api/v2/oauth2-provider/settings", OAuth2ProviderSettings)
+
+    async def put_oauth2_provider_settings(self, req: UpdateOAuth2ProviderSettingsRequest) -> OAuth2ProviderSettings:
+        """Owners: switch dynamic client registration on or off."""
+        resp = await self.request("PUT", "/api/v2/oauth2-provider/settings", json=req)
+        return _parse(OAuth2ProviderSettings, resp)
+
+    async def oauth2_apps(self) -> list[OAuth2App]:
+        """Every registered OAuth2 client (owners, auditors)."""
+        return _parse(list[OAuth2App], await self.request("GET", "/api/v2/oauth2-provider/apps"))
+
+    async def create_oauth2_app(self, req: CreateOAuth2AppRequest) -> OAuth2App:
+        """Owners: pre-register an OAuth2 client."""
+        return _parse(OAuth2App, await self.request("POST", "/api/v2/oauth2-provider/apps", json=req, expect=201))
+
+    async def delete_oauth2_app(self, app_id: uuid.UUID | str) -> None:
+        """Owners: delete a client and every token issued to it."""
+        await self.request("DELETE", f"/api/v2/oauth2-provider/apps/{app_id}", expect=204)
+
+    async def create_oauth2_app_secret(self, app_id: uuid.UUID | str) -> CreateOAuth2AppSecretResponse:
+        """Owners: a new client secret; its value is in the answer only."""
+        resp = await self.request("POST", f"/api/v2/oauth2-provider/apps/{app_id}/secrets", expect=201)
+        return _parse(CreateOAuth2AppSecretResponse, resp)
+
+    async def oauth2_app_secrets(self, app_id: uuid.UUID | str) -> list[OAuth2AppSecret]:
+        """A client's secrets, without their values."""
+        resp = await self.request("GET", f"/api/v2/oauth2-provider/apps/{app_id}/secrets")
+        return _parse(list[OAuth2AppSecret], resp)
+
+    async def delete_oauth2_app_secret(self, app_id: uuid.UUID | str, secret_id: uuid.UUID | str) -> None:
+        """Owners: delete a client secret."""
+        await self.request("DELETE", f"/api/v2/oauth2-provider/apps/{app_id}/secrets/{secret_id}", expect=204)
+
+    async def my_oauth2_apps(self) -> list[AuthorizedOAuth2App]:
+        """The OAuth2 apps the signed-in user authorized."""
+        return _parse(list[AuthorizedOAuth2App], await self.request("GET", "/api/v2/users/me/oauth2-apps"))
+
+    async def revoke_my_oauth2_app(self, app_id: uuid.UUID | str) -> None:
+        """Revoke every token the signed-in user granted this app."""
+        await self.request("DELETE", f"/api/v2/users/me/oauth2-apps/{app_id}", expect=204)
 
 
 def _parse(model: type[T], response: httpx.Response) -> T:

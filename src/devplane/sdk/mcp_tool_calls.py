@@ -23,6 +23,9 @@ class MCPToolCall(BaseModel):
     error_class: str = Field(description="Empty on success; the error's class otherwise, e.g. UpstreamTimeout.")
     arguments_bytes: int = Field(description="Size in bytes of the arguments as compact UTF-8 JSON (as forwarded).")
     result_bytes: int = Field(description="Size in bytes of the result (or error) as compact UTF-8 JSON.")
+    oauth2_app_id: uuid.UUID | None = Field(
+        None, description="The OAuth2 client the gateway call came through; null for API keys and chats."
+    )
 
 
 class MCPToolCallsResponse(BaseModel):
