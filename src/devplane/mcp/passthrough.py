@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -41,7 +41,7 @@ ANSWER_TIMEOUT = 5.0  # a POST back (answer to a server request, cancel notifica
 METHOD_NOT_FOUND = -32601
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Listeners:
     """Where a call's notifications go: each gets the notification's params."""
 
@@ -50,14 +50,14 @@ class Listeners:
     tools_changed: Callable[[], None] | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _CallState:
     request_id: str
     limit: int
     received: int = 0
     last_event_id: str = ""
     retry: float = DEFAULT_RETRY_SECONDS
-    answered: set[str] = field(default_factory=set)  # server requests answered on this call
+    answered: set[str] | None = None  # server requests answered on this call (made when one comes)
 
 
 class PassThrough:
@@ -204,7 +204,9 @@ class PassThrough:
     async def _answer(self, request: dict[str, Any], method: str, state: _CallState) -> None:
         """Answer a server's request at once, so the server is never left waiting on us."""
         key = fastjson.dumps(request["id"]).decode()
-        if key in state.answered:
+        if state.answered is None:
+            state.answered = set()
+        elif key in state.answered:
             return  # replayed after a resume: answered already
         state.answered.add(key)
         reply: dict[str, Any] = {"jsonrpc": "2.0", "id": request["id"]}

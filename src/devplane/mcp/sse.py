@@ -14,13 +14,12 @@ multi-byte UTF-8 sequence).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """One dispatched event: its type (`message` by default), data and the last event id then."""
 
     type: str
@@ -49,46 +48,36 @@ class EventStreamParser:
         if not chunk:
             return []
         if not self._started:
-            self._pending += chunk
-            if len(self._pending) < len(BOM) and BOM.startswith(bytes(self._pending)):
-                return []  # maybe a BOM split across chunks: wait for more
-            self._started = True
-            if self._pending.startswith(BOM):
-                del self._pending[: len(BOM)]
-            buffer = bytes(self._pending)
+            head = bytes(self._pending) + chunk if self._pending else chunk
+            if len(head) < len(BOM) and BOM.startswith(head):
+                self._pending = bytearray(head)  # maybe a BOM split across chunks: wait for more
+                return []
             self._pending.clear()
-        elif b"\n" not in chunk and b"\r" not in chunk:
+            self._started = True
+            chunk = head[len(BOM) :] if head.startswith(BOM) else head
+        if b"\n" not in chunk and b"\r" not in chunk:
             # Mid-line (a large result's one `data:` line arrives in many chunks): only collect.
             self._pending += chunk
             self._skip_lf = False
             return []
-        else:
-            buffer = bytes(self._pending) + chunk if self._pending else chunk
-            self._pending.clear()
+        buffer = bytes(self._pending) + chunk if self._pending else chunk
+        self._pending.clear()
         if self._skip_lf and buffer[:1] == b"\n":
             buffer = buffer[1:]
         self._skip_lf = False
+        if b"\r" in buffer:
+            if buffer.endswith(b"\r"):
+                self._skip_lf = True  # a line end; a LF first in the next chunk belongs to it
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        # One split per chunk, not a search per line: the usual answer is one small chunk.
+        *lines, rest = buffer.split(b"\n")
+        if rest:
+            self._pending += rest
         events: list[Event] = []
-        start = 0
-        size = len(buffer)
-        while start < size:
-            cr = buffer.find(b"\r", start)
-            lf = buffer.find(b"\n", start)
-            if cr < 0 and lf < 0:
-                break
-            if cr < 0 or (0 <= lf < cr):
-                end, after = lf, lf + 1
-            elif cr + 1 < size:
-                end, after = cr, cr + 2 if buffer[cr + 1 : cr + 2] == b"\n" else cr + 1
-            else:  # CR last in the buffer: a line end; a LF at the next chunk's start belongs to it
-                end, after = cr, cr + 1
-                self._skip_lf = True
-            event = self._line(buffer[start:end])
+        for line in lines:
+            event = self._line(line)
             if event is not None:
                 events.append(event)
-            start = after
-        if start < size:
-            self._pending += buffer[start:]
         return events
 
     def close(self) -> None:
@@ -97,6 +86,11 @@ class EventStreamParser:
         self._reset_event()
 
     def _line(self, line: bytes) -> Event | None:
+        if line.startswith(b"data:"):  # the usual line first
+            value = line[5:]
+            self._data.append(value[1:] if value[:1] == b" " else value)
+            self._has_data = True
+            return None
         if not line:
             return self._dispatch()
         if line[:1] == b":":

@@ -123,6 +123,7 @@ class UpstreamSession:
         self._pt: PassThrough | None = None  # built at the first call (see _passthrough)
         # Federation (prompts/resources): list results by kind, with when they were fetched.
         self._lists: dict[str, tuple[list[dict[str, Any]], float]] = {}
+        self._listeners = Listeners(tools_changed=on_tools_changed)
 
     # --- lifecycle ----------------------------------------------------------------------
     @property
@@ -342,7 +343,10 @@ class UpstreamSession:
         passthrough = self._passthrough()
         request_id = f"dp-{next(_ids)}"
         body = fastjson.dumps({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params})
-        listeners = Listeners(progress=progress, log=log_message, tools_changed=self._on_tools_changed)
+        if progress is None and log_message is None:
+            listeners = self._listeners  # the usual call: nothing per call to build
+        else:
+            listeners = Listeners(progress=progress, log=log_message, tools_changed=self._on_tools_changed)
         try:
             async with asyncio.timeout(self.call_timeout):
                 return await passthrough.call(request_id, body, listeners)
