@@ -47,7 +47,10 @@ async def test_ten_slow_servers_are_listed_concurrently_then_from_cache(
     assert set(statuses(body).values()) == {"connected"}, body["servers"]
     assert len(body["servers"]) == SERVERS
     assert all(s["latency_ms"] >= LIST_DELAY * 1000 for s in body["servers"])
-    assert cold < 1.0  # one after another, the list delays alone would take 2 s
+    # One after another, the list delays alone would take SERVERS * LIST_DELAY (2 s); concurrent,
+    # about one delay. The bound is relative to that, not a wall-clock target: a loaded machine
+    # stretches both, and only a sequential catalog crosses it.
+    assert cold < SERVERS * LIST_DELAY * 0.75
     assert again["tools"] == body["tools"]
     assert admin.token
     async with gateway(live.gateway, admin.token) as mcp:

@@ -87,7 +87,9 @@ async def test_slow_call_times_out_on_time_and_is_cancelled_upstream(farm: Farm,
     assert "timed out" in response.json()["message"]
     assert CALL_TIMEOUT <= elapsed <= CALL_TIMEOUT * 1.1 + overhead
     assert len(latencies) >= 5
-    assert max(latencies) < 0.1
+    # A loop blocked by the hanging call would hold /healthz for about the call timeout; a free one
+    # answers in milliseconds. Bounded relative to the timeout, so a loaded machine cannot fail it.
+    assert max(latencies) < CALL_TIMEOUT / 4
 
     cancelled = await upstream.await_request(_cancelled, within=2.0)
     note = json.loads(cancelled.body)
