@@ -95,7 +95,12 @@ class LoginResponse(BaseModel):
 
 
 class CreateAPIKeyRequest(BaseModel):
-    lifetime_seconds: int | None = Field(None, ge=60, description="Defaults to 30 days.")
+    lifetime_seconds: int | None = Field(
+        None,
+        ge=60,
+        le=2**31 - 1,  # every integer input is bounded (issue 9); the deployment's own maximum is lower
+        description="Defaults to 30 days; at most the deployment's maximum API key lifetime.",
+    )
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] = ""
 
 
