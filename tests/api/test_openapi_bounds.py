@@ -85,3 +85,20 @@ async def test_out_of_range_body_integer_is_a_400_naming_the_field(owner: Client
     response = await owner.http.post("/api/v2/users/me/keys", json={"lifetime_seconds": HUGE}, headers=owner.headers())
     assert response.status_code == 400, response.text
     assert [v["field"] for v in response.json()["validations"]] == ["lifetime_seconds"]
+
+
+def test_documented_password_bounds_are_the_enforced_ones() -> None:
+    from devplane.crypto.passwords import MAX_LENGTH, MIN_LENGTH
+    from devplane.sdk.users import CreateUserRequest
+
+    prop = CreateUserRequest.model_json_schema()["properties"]["password"]
+    assert (prop["minLength"], prop["maxLength"]) == (MIN_LENGTH, MAX_LENGTH)
+
+
+async def test_patch_fields_are_documented_as_not_nullable(anon: Client) -> None:
+    """The MCP config PATCH refuses null ("omit the field"), so its document must not offer it."""
+    doc: dict[str, Any] = (await anon.http.get("/api/v2/openapi.json")).json()
+    props = doc["components"]["schemas"]["UpdateMCPServerConfigRequest"]["properties"]
+    nullable = [n for n, p in props.items() if {"type": "null"} in p.get("anyOf", []) or p.get("type") == "null"]
+    assert props
+    assert not nullable, nullable
