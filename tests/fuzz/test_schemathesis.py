@@ -3,7 +3,7 @@
 A real uvicorn server on 127.0.0.1 (tests/live.py) on the test database (SQLite, or PostgreSQL
 in CI's PostgreSQL leg), experiment `agents` on; `st run` (the schemathesis CLI, pinned in the
 lock file) in a subprocess with the issue's checks and its stateful phase, which follows the
-document's links from each create to its reads and writes (devplane/api/openapi_links.py).
+document's links from each create to its reads and writes (devplane/api/openapi_extras.py).
 Any finding fails the test, with schemathesis's report (and the command that reproduces it).
 
 Opt-in, because it is spent time rather than a fixed set of cases: `./scripts/dev fuzz`, or
@@ -111,5 +111,7 @@ def test_schemathesis_finds_nothing(settings: Settings, tmp_path: Path) -> None:
             sys.stdout.write(f"--- schemathesis as {role} (exit {result.returncode})\n{result.stdout[-4000:]}\n")
             assert "Operations:" in result.stdout, f"schemathesis did not run as {role}:\n{result.stderr[-4000:]}"
             if result.returncode != 0:
-                failures.append(f"as {role} (seed {SEED}):\n{result.stdout[-12000:]}\n{result.stderr[-2000:]}")
+                # Lines cut short: a reproducing curl can carry a megabyte of generated body.
+                report_text = "\n".join(line[:400] for line in result.stdout.splitlines())
+                failures.append(f"as {role} (seed {SEED}):\n{report_text[-12000:]}\n{result.stderr[-2000:]}")
     assert not failures, "schemathesis found problems\n" + "\n\n".join(failures)

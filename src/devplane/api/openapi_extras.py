@@ -1,6 +1,10 @@
-"""OpenAPI links from each create to the operations on what it created.
+"""What the OpenAPI document says beyond FastAPI's own generation: the body-size limit's 413 on
+every operation that takes a body, and links from each create to what it created.
 
-A create is a POST answering 201 whose body has an `id`; the operations on the created thing
+The 413 comes from BodyLimitMiddleware, before any route, so no route declares it; a client
+or fuzzer must still find it documented (schemathesis's status_code_conformance).
+
+Links: a create is a POST answering 201 whose body has an `id`; the operations on the created thing
 are those under `<create path>/{param}` (get, patch, put, delete, and sub-resources). Deriving
 the links from the paths, instead of declaring them per route, keeps them complete as routes
 are added: a client generator or a stateful fuzzer (schemathesis, in tests/fuzz) follows them
@@ -61,12 +65,27 @@ def add_create_links(schema: dict[str, Any]) -> None:
             create["responses"]["201"].setdefault("links", {}).update(links)
 
 
+def document_body_limit(schema: dict[str, Any]) -> None:
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault(
+                    "413",
+                    {
+                        "description": "The request body is larger than the server's limit (DEVPLANE_MAX_BODY_BYTES).",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Response"}}},
+                    },
+                )
+
+
 def install(app: FastAPI) -> None:
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            add_create_links(build())
+            schema = build()
+            document_body_limit(schema)
+            add_create_links(schema)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema
