@@ -11,7 +11,8 @@ with an `echo` tool. With N == 1 the endpoint is /mcp; with N > 1 they are /s0/m
 Streamable HTTP, **stateful** (Mcp-Session-Id, as the SDK defaults), and by default answering
 POSTs as `text/event-stream` (the SDK's default, what most deployed servers do);
 `--json-response` switches to `application/json` answers. `--list-delay` sleeps before each
-tools/list (the "slow server" of the catalog benchmark). No request log and no auth: the
+tools/list (the "slow server" of the catalog benchmark); `--deaf-calls` never answers a
+tools/call (the fault battery's deaf upstream). No request log and no auth: the
 upstream should cost the same for the direct and the gateway measurement, and as little as it can.
 """
 
@@ -37,7 +38,7 @@ from starlette.types import ASGIApp
 LOOPBACK = "127.0.0.1"
 
 
-def build_server(name: str, list_delay: float) -> MCPServer:
+def build_server(name: str, list_delay: float, deaf_calls: bool = False) -> MCPServer:
     server = MCPServer(name, log_level="WARNING")
 
     @server.tool(description="Return the given text unchanged.")
@@ -52,11 +53,20 @@ def build_server(name: str, list_delay: float) -> MCPServer:
             return await call_next(ctx)
 
         server.middleware.append(slow_list)
+    if deaf_calls:
+        # The fault battery's deaf upstream: it answers initialize and tools/list, and reads every
+        # tools/call without ever answering it (until the process is stopped).
+        async def deaf_call(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+            if ctx.method == "tools/call":
+                await anyio.sleep_forever()
+            return await call_next(ctx)
+
+        server.middleware.append(deaf_call)
     return server
 
 
-def build_app(servers: int, list_delay: float, json_response: bool) -> ASGIApp:
-    mcps = [build_server(f"bench-upstream-{i}", list_delay) for i in range(servers)]
+def build_app(servers: int, list_delay: float, json_response: bool, deaf_calls: bool = False) -> ASGIApp:
+    mcps = [build_server(f"bench-upstream-{i}", list_delay, deaf_calls) for i in range(servers)]
     apps = [
         m.streamable_http_app(streamable_http_path="/mcp", json_response=json_response, host=LOOPBACK) for m in mcps
     ]
@@ -109,6 +119,7 @@ def main() -> None:
     parser.add_argument("--port-file", required=True, help="Where to write the listening port.")
     parser.add_argument("--servers", type=int, default=1, help="How many MCP servers to serve (default 1).")
     parser.add_argument("--list-delay", type=float, default=0.0, help="Seconds to sleep before each tools/list.")
+    parser.add_argument("--deaf-calls", action="store_true", help="Never answer tools/call (the fault battery).")
     parser.add_argument("--json-response", action="store_true", help="Answer POSTs with JSON, not SSE.")
     parser.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto", help="uvicorn's HTTP parser.")
     parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto", help="uvicorn's event loop.")
@@ -116,7 +127,7 @@ def main() -> None:
     if not 1 <= args.servers <= 64:
         parser.error("--servers must be 1..64")
     config = uvicorn.Config(
-        build_app(args.servers, args.list_delay, args.json_response),
+        build_app(args.servers, args.list_delay, args.json_response, args.deaf_calls),
         lifespan="on",
         log_level="warning",
         access_log=False,

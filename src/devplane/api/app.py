@@ -11,7 +11,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from devplane import __version__
-from devplane.api import errors
+from devplane.api import errors, openapi_extras
 from devplane.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from devplane.api.routes import (
     audit,
@@ -185,6 +185,8 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     if state is not None:
         app.state.devplane = state
     errors.install(app)
+    # --- OpenAPI: the body limit's 413 and links from creates (issue 9) ---
+    openapi_extras.install(app)
     for module in (health, users, keys, audit, mcp, mcp_oauth, chats, mcp_runtime, mcp_tool_calls, metrics):
         app.include_router(module.router)
     # --- OAuth2 provider (issue 12): the protocol routers answer 404 while it is switched off.

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 import uuid
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -126,17 +126,36 @@ Slug = Annotated[
     StringConstraints(strip_whitespace=True, pattern=SLUG_PATTERN),
     Field(description="Lowercase letters, digits and '-', 1-64 characters; unique."),
 ]
-HttpUrl = Annotated[str, Field(max_length=2048), AfterValidator(_http_url)]
-OptionalUrl = Annotated[str, Field(max_length=2048), AfterValidator(_optional_http_url)]
+# The patterns document what the validators enforce (json_schema_extra: documentation only, so
+# the validators' own messages stay), so clients and fuzzers generate values the server accepts.
+_URL_PATTERN = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s:@]"
+HttpUrl = Annotated[str, Field(max_length=2048, json_schema_extra={"pattern": _URL_PATTERN}), AfterValidator(_http_url)]
+OptionalUrl = Annotated[
+    str,
+    Field(max_length=2048, json_schema_extra={"pattern": rf"^\s*$|{_URL_PATTERN}"}),
+    AfterValidator(_optional_http_url),
+]
 ToolList = Annotated[
     list[Annotated[str, Field(max_length=256)]],
     Field(max_length=MAX_LIST, description="Exact tool names or shell-style globs (list_*)."),
     AfterValidator(_tool_list),
 ]
-HeaderName = Annotated[str, Field(max_length=256), AfterValidator(_header_name)]
-Headers = Annotated[dict[str, Annotated[str, Field(max_length=8192)]], Field(max_length=64), AfterValidator(_headers)]
+_HEADER_NAME_PATTERN = r"^\s*[!#$%&'*+\-.^_`|~0-9A-Za-z]+\s*$"
+_HEADER_VALUE_PATTERN = r"^[\t -~]*$"  # header_value_problem: printable ASCII, spaces and tabs
+HeaderName = Annotated[
+    str,
+    Field(max_length=256, json_schema_extra={"pattern": rf"^\s*$|{_HEADER_NAME_PATTERN}"}),
+    AfterValidator(_header_name),
+]
+Headers = Annotated[
+    dict[str, Annotated[str, Field(max_length=8192, json_schema_extra={"pattern": _HEADER_VALUE_PATTERN})]],
+    Field(max_length=64, json_schema_extra={"propertyNames": {"pattern": _HEADER_NAME_PATTERN, "maxLength": 256}}),
+    AfterValidator(_headers),
+]
 Secret = Annotated[str, Field(max_length=8192), AfterValidator(_secret)]
-APIKey = Annotated[str, Field(max_length=8192), AfterValidator(_api_key)]
+APIKey = Annotated[
+    str, Field(max_length=8192, json_schema_extra={"pattern": _HEADER_VALUE_PATTERN}), AfterValidator(_api_key)
+]
 
 
 class MCPServerConfig(BaseModel):
@@ -192,11 +211,25 @@ class CreateMCPServerConfigRequest(BaseModel):
     enabled: bool = False
 
 
+def _omit_not_null(schema: dict[str, Any]) -> None:
+    """Document PATCH fields as optional but not nullable: the API refuses `null` (omit the
+    field instead), while Python callers still leave fields at None to omit them."""
+    for name, prop in schema.get("properties", {}).items():
+        options = [o for o in prop.get("anyOf", []) if o != {"type": "null"}]
+        if "anyOf" in prop and len(options) == 1:
+            merged = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
+            schema["properties"][name] = {**options[0], **merged}
+        elif "anyOf" in prop:
+            prop["anyOf"] = options
+        prop = schema["properties"][name]
+        prop.pop("default", None)
+
+
 class UpdateMCPServerConfigRequest(BaseModel):
     """Absent fields keep their value; lists and the headers map replace whole; a secret sent as
-    "" is cleared."""
+    "" is cleared. `null` is refused (400), so the document does not offer it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_omit_not_null)
 
     display_name: Name | None = None
     slug: Slug | None = None

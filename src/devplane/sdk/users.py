@@ -32,7 +32,18 @@ Username = Annotated[
         "Letters are folded to lowercase (`Alice` becomes `alice`), surrounding spaces dropped."
     ),
 ]
-Password = Annotated[str, Field(min_length=1, max_length=256, description="At least 8 characters, mixed classes.")]
+# The bounds are devplane.crypto.passwords' MIN_LENGTH and MAX_LENGTH (the sdk imports nothing of
+# ours; tests/api/test_openapi_bounds.py checks they agree). The minimum is documented here and
+# enforced by the server's strength check, whose 400 says what is wrong with a weak password.
+Password = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=256,
+        json_schema_extra={"minLength": 8},
+        description="8-256 characters mixing at least two of lowercase, uppercase, digits and symbols.",
+    ),
+]
 
 
 class UserStatus(StrEnum):
@@ -95,7 +106,12 @@ class LoginResponse(BaseModel):
 
 
 class CreateAPIKeyRequest(BaseModel):
-    lifetime_seconds: int | None = Field(None, ge=60, description="Defaults to 30 days.")
+    lifetime_seconds: int | None = Field(
+        None,
+        ge=60,
+        le=2**31 - 1,  # every integer input is bounded (issue 9); the deployment's own maximum is lower
+        description="Defaults to 30 days; at most the deployment's maximum API key lifetime.",
+    )
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] = ""
 
 

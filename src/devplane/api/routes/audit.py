@@ -11,9 +11,11 @@ from fastapi import APIRouter, Query
 from devplane.api import convert
 from devplane.api.deps import UserStore
 from devplane.api.errors import ERROR_RESPONSES
+from devplane.api.params import Limit, Offset
 from devplane.db.rows import AuditLogFilter
 from devplane.errors import BadRequest, FieldError
 from devplane.sdk.audit import AuditLogsResponse
+from devplane.sdk.paging import DEFAULT_LIMIT
 
 router = APIRouter(prefix="/api/v2/audit", tags=["Audit"], responses=ERROR_RESPONSES)
 
@@ -55,8 +57,8 @@ async def list_audit_logs(
     q: Annotated[
         str, Query(max_length=1024, description="e.g. `resource_type:user action:create username:alice`")
     ] = "",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> AuditLogsResponse:
     terms = parse_query(q)
     user_id = None

@@ -17,6 +17,7 @@ from devplane.errors import BadGateway, BadRequest, Forbidden
 from devplane.mcp.errors import AuthRequired, MCPRuntimeError, ToolNotAllowed, UpstreamTimeout
 from devplane.mcp.naming import tool_allowed
 from devplane.mcp.runtime import ForcedServerUnavailable, MCPRuntime
+from devplane.sdk.errors import Response as Envelope
 from devplane.sdk.mcp_runtime import (
     CallToolRequest,
     CallToolResponse,
@@ -35,6 +36,11 @@ router = APIRouter(
     dependencies=[require_experiment("agents")],
 )
 
+# Upstream MCP servers' failures: the envelope, documented so clients and fuzzers expect it.
+_UPSTREAM_FAILED: dict[int | str, dict[str, Any]] = {
+    502: {"model": Envelope, "description": "A required or called MCP server failed or timed out."}
+}
+
 
 def runtime(state: State) -> MCPRuntime:
     rt: MCPRuntime = state.extras["mcp"]
@@ -47,7 +53,11 @@ def _status(s: Any) -> ServerToolStatus:
     )
 
 
-@router.get("/chats/{chat_id}/tools", summary="The tools a chat's agent may call, and each server's status")
+@router.get(
+    "/chats/{chat_id}/tools",
+    summary="The tools a chat's agent may call, and each server's status",
+    responses=_UPSTREAM_FAILED,
+)
 async def chat_tools(
     chat_id: uuid.UUID,
     me: CachedIdentity,
@@ -76,7 +86,7 @@ async def chat_tools(
     )
 
 
-@router.post("/chats/{chat_id}/tools/call", summary="Call one of a chat's tools")
+@router.post("/chats/{chat_id}/tools/call", summary="Call one of a chat's tools", responses=_UPSTREAM_FAILED)
 async def call_tool(chat_id: uuid.UUID, body: CallToolRequest, me: CachedIdentity, state: State) -> CallToolResponse:
     chat = await svc.read_chat(state.db, me.actor, chat_id)
     rt = runtime(state)

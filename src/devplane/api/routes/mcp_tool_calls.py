@@ -11,9 +11,11 @@ from fastapi import APIRouter, Query
 from devplane.api import convert
 from devplane.api.deps import UserStore, require_experiment
 from devplane.api.errors import ERROR_RESPONSES
+from devplane.api.params import Limit, Offset
 from devplane.db.mcp_rows import MCPToolCallFilter
 from devplane.errors import BadRequest, FieldError
 from devplane.sdk.mcp_tool_calls import MCPToolCallsResponse
+from devplane.sdk.paging import DEFAULT_LIMIT
 
 router = APIRouter(
     prefix="/api/experimental/mcp/tool-calls",
@@ -41,8 +43,8 @@ async def list_tool_calls(
     ] = None,
     since: Annotated[dt.datetime | None, Query(description="Inclusive; ISO 8601, UTC if no offset.")] = None,
     until: Annotated[dt.datetime | None, Query(description="Exclusive; ISO 8601, UTC if no offset.")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> MCPToolCallsResponse:
     since, until = _utc(since), _utc(until)
     if since is not None and until is not None and since >= until:

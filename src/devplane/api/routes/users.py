@@ -118,7 +118,11 @@ async def get_user(user: str, store: UserStore, current: CurrentAuth) -> User:
     return convert.user(row, show_email=_show(store, row.id, current.user.id))
 
 
-@router.patch("/{user}", summary="Update username, email, password or status")
+@router.patch(
+    "/{user}",
+    summary="Update username, email, password or status",
+    responses={409: {"model": Envelope, "description": "The username or email is taken."}},
+)
 async def update_user(user: str, body: UpdateUserRequest, store: UserStore, ctx: Ctx, current: CurrentAuth) -> User:
     row = await users.resolve(store, current.user.id, user)
     row = await users.update_user(
