@@ -15,6 +15,7 @@ from devplane.api import errors
 from devplane.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from devplane.api.routes import (
     audit,
+    chat_models,
     chats,
     health,
     keys,
@@ -169,6 +170,8 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     if state is not None:
         app.state.devplane = state
     errors.install(app)
+    # chat loop (issue 10): before `chats`, whose /chats/{chat_id} would take /chats/providers.
+    app.include_router(chat_models.router)
     for module in (health, users, keys, audit, mcp, mcp_oauth, chats, mcp_runtime, mcp_tool_calls, metrics):
         app.include_router(module.router)
     gateway = _GatewayEndpoint(app)

@@ -16,6 +16,7 @@ import structlog
 from devplane.authz.authorizer import Object, Subject, system_subject
 from devplane.authz.policy import Action, Resource
 from devplane.db.authz_base import AUDIT, DBCRYPT, SYSTEM, user_object
+from devplane.db.authz_chat_admin import AuthzChatAdmin
 from devplane.db.authz_mcp import AuthzMCP
 from devplane.db.rows import (
     APIKeyRow,
@@ -31,7 +32,7 @@ from devplane.db.store import Store
 log = structlog.get_logger(__name__)
 
 
-class AuthzStore(AuthzMCP):
+class AuthzStore(AuthzMCP, AuthzChatAdmin):
     def __init__(self, inner: Store, actor: Subject) -> None:
         self.inner = inner
         self.actor = actor

@@ -144,6 +144,8 @@ class ChatRow:
     mcp_server_ids: tuple[uuid.UUID, ...]
     created_at: dt.datetime
     updated_at: dt.datetime
+    # The chat loop (issue 10): the model of the next turn; None = the deployment's default.
+    model_config_id: uuid.UUID | None = None
 
     def authz_object(self) -> Object:
         return Object(Resource.CHAT, owner_id=self.owner_id)

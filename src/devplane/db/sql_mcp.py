@@ -58,6 +58,7 @@ def _chat(o: m.Chat) -> ChatRow:
         mcp_server_ids=tuple(uuid.UUID(i) for i in o.mcp_server_ids),
         created_at=o.created_at,
         updated_at=o.updated_at,
+        model_config_id=o.model_config_id,
     )
 
 
@@ -290,6 +291,7 @@ class SqlMCPQueries:
             mcp_server_ids=[str(i) for i in row.mcp_server_ids],
             created_at=row.created_at,
             updated_at=row.updated_at,
+            model_config_id=row.model_config_id,
         )
         self.session.add(obj)
         await self.session.flush()

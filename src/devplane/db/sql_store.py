@@ -22,6 +22,7 @@ from devplane.db.rows import (
     EncryptedValue,
     UserRow,
 )
+from devplane.db.sql_chat_admin import SqlChatAdminQueries
 from devplane.db.sql_mcp import SqlMCPQueries
 from devplane.db.sql_tool_calls import SqlToolCallQueries
 from devplane.errors import Conflict, NotFound
@@ -92,7 +93,7 @@ def _dbcrypt(o: m.DBCryptKey) -> DBCryptKeyRow:
     )
 
 
-class SqlStore(SqlMCPQueries, SqlToolCallQueries):
+class SqlStore(SqlMCPQueries, SqlToolCallQueries, SqlChatAdminQueries):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import fields
 from typing import Any, Protocol
 
+from devplane.db.chat_rows import ChatModelConfigRow, ChatProviderRow
 from devplane.db.mcp_rows import (
     ChatMessageRow,
     ChatRow,
@@ -284,6 +285,61 @@ class Store(Protocol):
 
     async def list_mcp_tool_calls(self, flt: MCPToolCallFilter) -> tuple[list[MCPToolCallRow], int]:
         """Rows matching the filter, newest first, and the total count ignoring limit/offset."""
+        ...
+
+    # --- chat loop: providers, model configs, settings (issue 10) ------------------------------
+    async def list_chat_providers(self) -> list[ChatProviderRow]:
+        """Every registered model provider, by provider kind."""
+        ...
+
+    async def get_chat_provider_by_id(self, provider_id: uuid.UUID, *, for_update: bool = False) -> ChatProviderRow:
+        """Raise NotFound when missing. `for_update` locks the row until the transaction ends."""
+        ...
+
+    async def insert_chat_provider(self, row: ChatProviderRow) -> ChatProviderRow:
+        """Register a provider; Conflict when that provider kind is already registered."""
+        ...
+
+    async def update_chat_provider(self, row: ChatProviderRow) -> ChatProviderRow:
+        """Replace a provider's settings (not its kind); NotFound when missing."""
+        ...
+
+    async def delete_chat_provider(self, provider_id: uuid.UUID) -> None:
+        """Delete a provider and its model configs; chats using them fall back to the default."""
+        ...
+
+    async def list_chat_model_configs(self) -> list[ChatModelConfigRow]:
+        """Live (not deleted) model configs, by display name."""
+        ...
+
+    async def get_chat_model_config_by_id(
+        self, config_id: uuid.UUID, *, for_update: bool = False
+    ) -> ChatModelConfigRow:
+        """A model config, deleted ones included (check `deleted_at`); NotFound when missing."""
+        ...
+
+    async def insert_chat_model_config(self, row: ChatModelConfigRow) -> ChatModelConfigRow:
+        """Add a model config; Conflict on a second live default or a live duplicate provider+model."""
+        ...
+
+    async def update_chat_model_config(self, row: ChatModelConfigRow) -> ChatModelConfigRow:
+        """Replace a model config's fields (soft delete sets `deleted_at`); NotFound when missing."""
+        ...
+
+    async def clear_chat_model_config_default(self) -> None:
+        """Unset `is_default` everywhere, before another config becomes the default."""
+        ...
+
+    async def get_chat_setting(self, key: str) -> str:
+        """A deployment-wide chat setting (such as the system prompt); "" when never set."""
+        ...
+
+    async def upsert_chat_setting(self, key: str, value: str, at: dt.datetime) -> None:
+        """Set a deployment-wide chat setting."""
+        ...
+
+    async def update_chat_model_config_id(self, chat_id: uuid.UUID, model_config_id: uuid.UUID | None) -> None:
+        """Set the model a chat's next turn uses (None: the default); NotFound when the chat is missing."""
         ...
 
 

@@ -19,6 +19,10 @@ class Chat(BaseModel):
     )
     created_at: dt.datetime
     updated_at: dt.datetime
+    # chat loop (issue 10)
+    model_config_id: uuid.UUID | None = Field(
+        None, description="The model of the next turn; null: the deployment's default at that time."
+    )
 
 
 class CreateChatRequest(BaseModel):
@@ -28,6 +32,8 @@ class CreateChatRequest(BaseModel):
     mcp_server_ids: list[uuid.UUID] | None = Field(
         None, max_length=100, description="Absent: the enabled default_on servers. []: none."
     )
+    # chat loop (issue 10)
+    model_config_id: uuid.UUID | None = Field(None, description="Absent: the default model (GET /chats/models).")
 
 
 class CreateChatMessageRequest(BaseModel):
@@ -37,6 +43,8 @@ class CreateChatMessageRequest(BaseModel):
     mcp_server_ids: list[uuid.UUID] | None = Field(
         None, max_length=100, description="Absent or null: no change. []: clear. A list: replace."
     )
+    # chat loop (issue 10)
+    model_config_id: uuid.UUID | None = Field(None, description="Absent or null: no change. A model config id: use it.")
 
 
 class ChatMessage(BaseModel):
