@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from tests.db.authz_chat_support import AT, model_row, provider_row
+from tests.db.authz_chat_support import AT, model_row, provider_row, queued_row
 from tests.db.authz_support import Case, World, allowed, forbidden, not_found
 
 
@@ -79,5 +79,53 @@ CHAT_ADMIN_CASES: dict[str, list[Case]] = {
     "update_chat_model_config_id": [
         allowed(lambda s, w: s.update_chat_model_config_id(x(w, "my_chat").id, x(w, "chat_model").id)),
         not_found(lambda s, w: s.update_chat_model_config_id(x(w, "other_chat").id, None)),
+    ],
+    # --- turns: the chat owner's, the worker's ---
+    "update_chat_run_state": [
+        allowed(
+            lambda s, w: s.update_chat_run_state(
+                x(w, "my_chat").id, "pending", worker_id=None, heartbeat_at=None, last_error=None
+            ),
+            check=lambda r, w: r.status == "pending",
+        ),
+        not_found(
+            lambda s, w: s.update_chat_run_state(
+                x(w, "other_chat").id, "pending", worker_id=None, heartbeat_at=None, last_error=None
+            )
+        ),
+    ],
+    "claim_chat": [
+        forbidden(lambda s, w: s.claim_chat("w1", AT, AT)),
+        allowed(lambda s, w: s.claim_chat("w1", AT, AT), actor="owner", check=lambda r, w: r is None),
+    ],
+    "heartbeat_chat": [
+        forbidden(lambda s, w: s.heartbeat_chat(x(w, "my_chat").id, "w1", AT)),
+        allowed(
+            lambda s, w: s.heartbeat_chat(x(w, "my_chat").id, "w1", AT), actor="owner", check=lambda r, w: r is False
+        ),
+    ],
+    "update_chat_usage": [
+        allowed(lambda s, w: s.update_chat_usage(x(w, "my_chat").id, {"input_tokens": 3})),
+        not_found(lambda s, w: s.update_chat_usage(x(w, "other_chat").id, None)),
+    ],
+    "update_chat_title": [
+        allowed(lambda s, w: s.update_chat_title(x(w, "my_chat").id, "hello")),
+        not_found(lambda s, w: s.update_chat_title(x(w, "other_chat").id, "hello")),
+    ],
+    "insert_chat_queued_message": [
+        allowed(lambda s, w: s.insert_chat_queued_message(queued_row(x(w, "my_chat").id, w.me))),
+        not_found(lambda s, w: s.insert_chat_queued_message(queued_row(x(w, "other_chat").id, w.other))),
+    ],
+    "list_chat_queued_messages": [
+        allowed(lambda s, w: s.list_chat_queued_messages(x(w, "my_chat").id), check=lambda r, w: len(r) == 1),
+        not_found(lambda s, w: s.list_chat_queued_messages(x(w, "other_chat").id)),
+    ],
+    "count_chat_queued_messages": [
+        allowed(lambda s, w: s.count_chat_queued_messages(x(w, "my_chat").id), check=lambda r, w: r == 1),
+        not_found(lambda s, w: s.count_chat_queued_messages(x(w, "other_chat").id)),
+    ],
+    "pop_chat_queued_message": [
+        allowed(lambda s, w: s.pop_chat_queued_message(x(w, "my_chat").id), check=lambda r, w: r is not None),
+        not_found(lambda s, w: s.pop_chat_queued_message(x(w, "other_chat").id)),
     ],
 }

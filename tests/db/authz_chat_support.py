@@ -9,7 +9,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from devplane.db.chat_rows import ChatModelConfigRow, ChatProviderRow
+from devplane.db.chat_rows import ChatModelConfigRow, ChatProviderRow, ChatQueuedMessageRow
 from devplane.db.sql_store import SqlStore
 
 AT = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
@@ -46,7 +46,15 @@ def model_row(provider_id: uuid.UUID, model: str = "m", *, is_default: bool = Fa
     )
 
 
+def queued_row(chat_id: uuid.UUID, owner_id: uuid.UUID) -> ChatQueuedMessageRow:
+    return ChatQueuedMessageRow(
+        id=uuid.uuid4(), chat_id=chat_id, content=({"type": "text", "text": "later"},), created_at=AT, owner_id=owner_id
+    )
+
+
 async def seed_chat_admin(sql: SqlStore, extra: dict[str, Any]) -> None:
     provider = await sql.insert_chat_provider(provider_row("echo"))
     extra["chat_provider"] = provider
     extra["chat_model"] = await sql.insert_chat_model_config(model_row(provider.id, "echo", is_default=True))
+    for chat in ("my_chat", "other_chat"):  # one queued message each
+        await sql.insert_chat_queued_message(queued_row(extra[chat].id, extra[chat].owner_id))

@@ -17,6 +17,7 @@ from devplane.authz.authorizer import Object, Subject, system_subject
 from devplane.authz.policy import Action, Resource
 from devplane.db.authz_base import AUDIT, DBCRYPT, SYSTEM, user_object
 from devplane.db.authz_chat_admin import AuthzChatAdmin
+from devplane.db.authz_chat_turns import AuthzChatTurns
 from devplane.db.authz_mcp import AuthzMCP
 from devplane.db.rows import (
     APIKeyRow,
@@ -32,7 +33,7 @@ from devplane.db.store import Store
 log = structlog.get_logger(__name__)
 
 
-class AuthzStore(AuthzMCP, AuthzChatAdmin):
+class AuthzStore(AuthzMCP, AuthzChatAdmin, AuthzChatTurns):
     def __init__(self, inner: Store, actor: Subject) -> None:
         self.inner = inner
         self.actor = actor

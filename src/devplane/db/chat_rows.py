@@ -59,3 +59,15 @@ class ChatModelConfigRow:
 
     def authz_object(self) -> Object:
         return Object(Resource.CHAT_MODEL_CONFIG)
+
+
+@dataclass(frozen=True)
+class ChatQueuedMessageRow:
+    id: uuid.UUID
+    chat_id: uuid.UUID
+    content: tuple[dict[str, Any], ...]
+    created_at: dt.datetime
+    owner_id: uuid.UUID  # denormalised from the chat, for authorization
+
+    def authz_object(self) -> Object:
+        return Object(Resource.CHAT, owner_id=self.owner_id)

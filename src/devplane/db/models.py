@@ -216,7 +216,17 @@ class MCPOAuth2State(Base):
 
 class Chat(Base):
     __tablename__ = "chats"
-    __table_args__ = (Index("ix_chats_owner_id", "owner_id"),)
+    __table_args__ = (
+        Index("ix_chats_owner_id", "owner_id"),
+        # chat loop (issue 10): the worker's claim query scans only these.
+        CheckConstraint("status IN ('waiting', 'pending', 'running', 'error')", name="status"),
+        Index(
+            "idx_chats_pending",
+            "status",
+            postgresql_where=text("status IN ('pending', 'running')"),
+            sqlite_where=text("status IN ('pending', 'running')"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     owner_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
@@ -229,6 +239,14 @@ class Chat(Base):
     model_config_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("chat_model_configs.id", ondelete="SET NULL"), nullable=True
     )
+    status: Mapped[str] = mapped_column(Text, server_default="waiting")
+    worker_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    # Summed over the assistant messages; a count no provider sent stays null.
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    # The seq of the chat's newest message: messages get last_seq + 1 (SSE event ids).
+    last_seq: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class ChatMessage(Base):
@@ -243,6 +261,10 @@ class ChatMessage(Base):
     role: Mapped[str] = mapped_column(Text)
     content: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # chat loop (issue 10)
+    seq: Mapped[int] = mapped_column(Integer, server_default="0")
+    model_config_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)  # no FK: history outlives configs
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
 
 
 class MCPToolCall(Base):
@@ -349,3 +371,15 @@ class ChatSetting(Base):
     key: Mapped[str] = mapped_column(Text, primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ChatQueuedMessage(Base):
+    """A message sent while its chat was busy; promoted, oldest first, when the turn ends."""
+
+    __tablename__ = "chat_queued_messages"
+    __table_args__ = (Index("ix_chat_queued_messages_chat_id_created_at", "chat_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    chat_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("chats.id", ondelete="CASCADE"))
+    content: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

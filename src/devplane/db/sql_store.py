@@ -23,6 +23,7 @@ from devplane.db.rows import (
     UserRow,
 )
 from devplane.db.sql_chat_admin import SqlChatAdminQueries
+from devplane.db.sql_chat_turns import SqlChatTurnQueries
 from devplane.db.sql_mcp import SqlMCPQueries
 from devplane.db.sql_tool_calls import SqlToolCallQueries
 from devplane.errors import Conflict, NotFound
@@ -93,7 +94,7 @@ def _dbcrypt(o: m.DBCryptKey) -> DBCryptKeyRow:
     )
 
 
-class SqlStore(SqlMCPQueries, SqlToolCallQueries, SqlChatAdminQueries):
+class SqlStore(SqlMCPQueries, SqlToolCallQueries, SqlChatAdminQueries, SqlChatTurnQueries):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

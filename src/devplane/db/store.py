@@ -12,7 +12,7 @@ import uuid
 from dataclasses import fields
 from typing import Any, Protocol
 
-from devplane.db.chat_rows import ChatModelConfigRow, ChatProviderRow
+from devplane.db.chat_rows import ChatModelConfigRow, ChatProviderRow, ChatQueuedMessageRow
 from devplane.db.mcp_rows import (
     ChatMessageRow,
     ChatRow,
@@ -340,6 +340,52 @@ class Store(Protocol):
 
     async def update_chat_model_config_id(self, chat_id: uuid.UUID, model_config_id: uuid.UUID | None) -> None:
         """Set the model a chat's next turn uses (None: the default); NotFound when the chat is missing."""
+        ...
+
+    # --- chat loop: turns, the worker, the queue (issue 10) --------------------------------------
+    async def update_chat_run_state(
+        self,
+        chat_id: uuid.UUID,
+        status: str,
+        *,
+        worker_id: str | None,
+        heartbeat_at: dt.datetime | None,
+        last_error: dict[str, Any] | None,
+    ) -> ChatRow:
+        """Set a chat's run state. Only services/chat_turns.set_status calls it (it checks the move)."""
+        ...
+
+    async def claim_chat(self, worker_id: str, now: dt.datetime, stale_before: dt.datetime) -> ChatRow | None:
+        """Atomically move one pending chat (or a running one whose heartbeat is older than
+        `stale_before`) to running for `worker_id`; None when there is none. Two claimers never get one chat."""
+        ...
+
+    async def heartbeat_chat(self, chat_id: uuid.UUID, worker_id: str, now: dt.datetime) -> bool:
+        """Renew the worker's lease; False when the chat is no longer running for this worker."""
+        ...
+
+    async def update_chat_usage(self, chat_id: uuid.UUID, usage: dict[str, Any] | None) -> None:
+        """Replace the chat's summed token usage."""
+        ...
+
+    async def update_chat_title(self, chat_id: uuid.UUID, title: str) -> None:
+        """Set the chat's title; NotFound when the chat is missing."""
+        ...
+
+    async def insert_chat_queued_message(self, row: ChatQueuedMessageRow) -> ChatQueuedMessageRow:
+        """Queue a message for a busy chat."""
+        ...
+
+    async def list_chat_queued_messages(self, chat_id: uuid.UUID) -> list[ChatQueuedMessageRow]:
+        """A chat's queued messages, oldest first; NotFound when the chat is missing."""
+        ...
+
+    async def count_chat_queued_messages(self, chat_id: uuid.UUID) -> int:
+        """How many messages wait in the chat's queue."""
+        ...
+
+    async def pop_chat_queued_message(self, chat_id: uuid.UUID) -> ChatQueuedMessageRow | None:
+        """Remove and return the oldest queued message, or None."""
         ...
 
 

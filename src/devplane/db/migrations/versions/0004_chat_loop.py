@@ -104,10 +104,56 @@ def upgrade() -> None:
             ["id"],
             ondelete="SET NULL",
         )
+        batch_op.add_column(sa.Column("status", sa.Text(), server_default="waiting", nullable=False))
+        batch_op.add_column(sa.Column("worker_id", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("last_error", JSON, nullable=True))
+        batch_op.add_column(sa.Column("usage", JSON, nullable=True))
+        batch_op.add_column(sa.Column("last_seq", sa.Integer(), server_default="0", nullable=False))
+        batch_op.create_check_constraint("status", "status IN ('waiting', 'pending', 'running', 'error')")
+        batch_op.create_index(
+            "idx_chats_pending",
+            ["status"],
+            unique=False,
+            postgresql_where=sa.text("status IN ('pending', 'running')"),
+            sqlite_where=sa.text("status IN ('pending', 'running')"),
+        )
+    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("seq", sa.Integer(), server_default="0", nullable=False))
+        batch_op.add_column(sa.Column("model_config_id", sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column("usage", JSON, nullable=True))
+    op.create_table(
+        "chat_queued_messages",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("chat_id", sa.Uuid(), nullable=False),
+        sa.Column("content", JSON, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["chat_id"], ["chats.id"], name=op.f("chat_queued_messages_chat_id_fkey"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("chat_queued_messages_pkey")),
+    )
+    with op.batch_alter_table("chat_queued_messages", schema=None) as batch_op:
+        batch_op.create_index("ix_chat_queued_messages_chat_id_created_at", ["chat_id", "created_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("chat_queued_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_chat_queued_messages_chat_id_created_at")
+    op.drop_table("chat_queued_messages")
+    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.drop_column("usage")
+        batch_op.drop_column("model_config_id")
+        batch_op.drop_column("seq")
     with op.batch_alter_table("chats", schema=None) as batch_op:
+        batch_op.drop_index("idx_chats_pending")
+        batch_op.drop_constraint("status", type_="check")
+        batch_op.drop_column("last_seq")
+        batch_op.drop_column("usage")
+        batch_op.drop_column("last_error")
+        batch_op.drop_column("heartbeat_at")
+        batch_op.drop_column("worker_id")
+        batch_op.drop_column("status")
         batch_op.drop_constraint(batch_op.f("chats_model_config_id_fkey"), type_="foreignkey")
         batch_op.drop_column("model_config_id")
     op.drop_table("chat_settings")
