@@ -16,6 +16,7 @@ from devplane.api.middleware import BodyLimitMiddleware, RequestContextMiddlewar
 from devplane.api.routes import (
     audit,
     chat_models,
+    chat_turns,
     chats,
     health,
     keys,
@@ -27,6 +28,9 @@ from devplane.api.routes import (
     users,
 )
 from devplane.api.state import AppState
+from devplane.chat.loop import LoopSettings, TurnRunner
+from devplane.chat.providers.registry import make_client
+from devplane.chat.worker import ChatWorker
 from devplane.config import Settings
 from devplane.db.database import Database
 from devplane.mcp.calllog import ToolCallLog, fan_out
@@ -59,6 +63,7 @@ async def start(settings: Settings) -> AppState:
     limiter = RateLimiter(settings.login_rate_limit, settings.login_rate_window_seconds)
     state = AppState(settings=settings, db=db, login_limiter=limiter)
     await start_mcp(state)
+    start_chat_worker(state)  # chat loop (issue 10)
     await db.pubsub.start()  # after start_mcp subscribed, so no change goes unheard
     return state
 
@@ -98,7 +103,35 @@ async def start_mcp(state: AppState) -> None:
     )
 
 
+# --- chat loop (issue 10) ------------------------------------------------------------------------------
+def start_chat_worker(state: AppState) -> ChatWorker:
+    """This replica's chat worker: it runs the turns of pending chats (never inside a request)."""
+    settings = state.settings
+    runner = TurnRunner(
+        state.db,
+        state.extras["mcp"],
+        lambda p: make_client(p.provider, api_key=p.api_key or None, base_url=p.base_url or None),
+        LoopSettings(
+            max_steps=settings.chat_max_steps,
+            tool_result_max_bytes=settings.chat_tool_result_max_bytes,
+            silence_seconds=settings.chat_stream_silence_seconds,
+        ),
+    )
+    worker = ChatWorker(
+        state.db,
+        runner,
+        lease_seconds=settings.chat_worker_lease_seconds,
+        concurrency=settings.chat_worker_concurrency,
+    )
+    worker.start()
+    state.extras["chat_worker"] = worker
+    return worker
+
+
 async def stop(state: AppState) -> None:
+    worker: ChatWorker | None = state.extras.get("chat_worker")
+    if worker is not None:
+        await worker.stop()  # first: it hands running chats back while the database is still there
     await state.db.pubsub.close()
     runtime: MCPRuntime | None = state.extras.get("mcp")
     if runtime is not None:
@@ -172,6 +205,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     errors.install(app)
     # chat loop (issue 10): before `chats`, whose /chats/{chat_id} would take /chats/providers.
     app.include_router(chat_models.router)
+    app.include_router(chat_turns.router)
     for module in (health, users, keys, audit, mcp, mcp_oauth, chats, mcp_runtime, mcp_tool_calls, metrics):
         app.include_router(module.router)
     gateway = _GatewayEndpoint(app)

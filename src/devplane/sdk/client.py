@@ -306,6 +306,10 @@ class Client:
         """Admins: the deployment's system prompt ("" when unset)."""
         return (await self._get(f"{EXP}/chats/config/system-prompt", ChatSystemPrompt)).system_prompt
 
+    async def interrupt_chat(self, chat_id: uuid.UUID | str) -> Chat:
+        """Stop the chat's running turn within a second; its partial answer is kept."""
+        return _parse(Chat, await self.request("POST", f"{EXP}/chats/{chat_id}/interrupt"))
+
     async def set_chat_system_prompt(self, prompt: str) -> str:
         """Owners: set the deployment's system prompt ("" removes it)."""
         req = UpdateChatSystemPromptRequest(system_prompt=prompt)

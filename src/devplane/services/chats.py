@@ -6,11 +6,12 @@ import dataclasses
 import datetime as dt
 import uuid
 
+from devplane.db.chat_rows import ChatQueuedMessageRow
 from devplane.db.mcp_rows import ChatMessageRow, ChatRow, MCPServerConfigRow
 from devplane.db.store import Store
 from devplane.errors import BadRequest, FieldError
 from devplane.sdk.chats import Chat, ChatMessage, CreateChatMessageRequest, CreateChatRequest
-from devplane.services import chat_models
+from devplane.services import chat_models, chat_turns
 
 
 async def _enabled(store: Store) -> list[MCPServerConfigRow]:
@@ -68,6 +69,9 @@ async def view(store: Store, chat: ChatRow, enabled: list[MCPServerConfigRow] | 
         created_at=chat.created_at,
         updated_at=chat.updated_at,
         model_config_id=chat.model_config_id,
+        status=chat.status,
+        last_error=chat.last_error,
+        usage=chat.usage,
     )
 
 
@@ -103,7 +107,7 @@ async def create(store: Store, owner_id: uuid.UUID, req: CreateChatRequest) -> C
 
 async def post_message(
     store: Store, chat_id: uuid.UUID, req: CreateChatMessageRequest
-) -> tuple[ChatRow, ChatMessageRow]:
+) -> tuple[ChatRow, ChatMessageRow | ChatQueuedMessageRow]:
     chat = await store.get_chat_by_id(chat_id)  # not found (or not yours) before a bad selection
     selection = None if req.mcp_server_ids is None else await validate_selection(store, req.mcp_server_ids)
     if req.model_config_id is not None:  # nil means no change, like mcp_server_ids
@@ -116,20 +120,29 @@ async def post_message(
     if req.model_config_id is not None and req.model_config_id != chat.model_config_id:
         await store.update_chat_model_config_id(chat.id, req.model_config_id)
         chat = dataclasses.replace(chat, model_config_id=req.model_config_id)
-    message = await store.insert_chat_message(
-        ChatMessageRow(
-            id=uuid.uuid4(),
-            chat_id=chat.id,
-            role="user",
-            content=({"type": "text", "text": req.content},),
-            created_at=dt.datetime.now(dt.UTC),
-            owner_id=chat.owner_id,
-        )
-    )
+    # A turn starts only when some model can answer; without one the message is just stored.
+    answerable = chat.model_config_id is not None or await chat_models.default_model_id(store) is not None
+    message = await chat_turns.send(store, chat, chat_turns.user_content(req.content), start_turn=answerable)
     return chat, message
 
 
-def message_view(row: ChatMessageRow) -> ChatMessage:
+def message_view(row: ChatMessageRow | ChatQueuedMessageRow) -> ChatMessage:
+    if isinstance(row, ChatQueuedMessageRow):
+        return ChatMessage(
+            id=row.id,
+            chat_id=row.chat_id,
+            role="user",
+            content=list(row.content),
+            created_at=row.created_at,
+            queued=True,
+        )
     return ChatMessage(
-        id=row.id, chat_id=row.chat_id, role=row.role, content=list(row.content), created_at=row.created_at
+        id=row.id,
+        chat_id=row.chat_id,
+        role=row.role,
+        content=list(row.content),
+        created_at=row.created_at,
+        seq=row.seq,
+        usage=row.usage,
+        model_config_id=row.model_config_id,
     )
