@@ -253,7 +253,7 @@ async def test_queued_message_is_promoted_after_the_turn(world: World) -> None:
     world.script.entries = [s.stall("first "), s.text("second answer")]
     chat = await world.chat()
     await send(world, chat.id, "one")
-    await world.wait_status(chat.id, "running")
+    await world.model_called()
     queued = await send(world, chat.id, "two")
     assert queued.queued
     assert [said(m) for m in await world.messages(chat.id)] == ["one"]
@@ -273,7 +273,7 @@ async def test_queue_is_capped_at_twenty(world: World) -> None:
     world.script.entries = [s.stall()]
     chat = await world.chat()
     await send(world, chat.id, "busy")
-    await world.wait_status(chat.id, "running")
+    await world.model_called()
     for i in range(20):
         assert (await send(world, chat.id, f"q{i}")).queued
     with pytest.raises(DevplaneError) as err:

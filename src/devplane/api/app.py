@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -16,6 +19,7 @@ from devplane.api.middleware import BodyLimitMiddleware, RequestContextMiddlewar
 from devplane.api.routes import (
     audit,
     chat_models,
+    chat_stream,
     chat_turns,
     chats,
     health,
@@ -28,6 +32,7 @@ from devplane.api.routes import (
     users,
 )
 from devplane.api.state import AppState
+from devplane.chat.hub import ChatHub
 from devplane.chat.loop import LoopSettings, TurnRunner
 from devplane.chat.providers.registry import make_client
 from devplane.chat.worker import ChatWorker
@@ -40,6 +45,7 @@ from devplane.mcp.pool import PoolSettings
 from devplane.mcp.runtime import MCPRuntime
 from devplane.mcp.tokencache import TokenCache
 from devplane.mcp.tokens import token_source
+from devplane.services import chat_turns as chat_turns_svc
 from devplane.services import events
 from devplane.services.keys import check_keys, load_keyring
 from devplane.services.ratelimit import RateLimiter
@@ -107,6 +113,10 @@ async def start_mcp(state: AppState) -> None:
 def start_chat_worker(state: AppState) -> ChatWorker:
     """This replica's chat worker: it runs the turns of pending chats (never inside a request)."""
     settings = state.settings
+    hub = ChatHub()
+    state.extras["chat_hub"] = hub
+    # Commits on any replica wake this replica's streams of that chat (they re-read the database).
+    state.db.pubsub.subscribe(_hint_streams(hub))
     runner = TurnRunner(
         state.db,
         state.extras["mcp"],
@@ -116,6 +126,7 @@ def start_chat_worker(state: AppState) -> ChatWorker:
             tool_result_max_bytes=settings.chat_tool_result_max_bytes,
             silence_seconds=settings.chat_stream_silence_seconds,
         ),
+        publish=hub.publish,
     )
     worker = ChatWorker(
         state.db,
@@ -126,6 +137,15 @@ def start_chat_worker(state: AppState) -> ChatWorker:
     worker.start()
     state.extras["chat_worker"] = worker
     return worker
+
+
+def _hint_streams(hub: ChatHub) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    async def handle(event: dict[str, Any]) -> None:
+        if event.get("type") == chat_turns_svc.CHAT_UPDATE:
+            with contextlib.suppress(KeyError, ValueError, TypeError):
+                hub.hint(uuid.UUID(event["chat_id"]))
+
+    return handle
 
 
 async def stop(state: AppState) -> None:
@@ -206,6 +226,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     # chat loop (issue 10): before `chats`, whose /chats/{chat_id} would take /chats/providers.
     app.include_router(chat_models.router)
     app.include_router(chat_turns.router)
+    app.include_router(chat_stream.router)
     for module in (health, users, keys, audit, mcp, mcp_oauth, chats, mcp_runtime, mcp_tool_calls, metrics):
         app.include_router(module.router)
     gateway = _GatewayEndpoint(app)

@@ -175,6 +175,8 @@ class TurnRunner:
         error: dict[str, Any] | None = None
         try:
             turn = await self.load(chat_id)
+            # Live events of this turn follow the newest committed message (the user's, usually).
+            self.publish(chat_id, {"type": "message", "seq": turn.chat.last_seq})
             await self._steps(turn, worker_id, why_stopped)
         except asyncio.CancelledError:
             reason = why_stopped()
@@ -206,6 +208,7 @@ class TurnRunner:
 
     async def _steps(self, turn: Turn, worker_id: str, why_stopped: Callable[[], str | None]) -> None:
         chat = turn.chat
+        await self._title(turn)
         client = self.client_for(turn.provider)
         try:
             configs = await self.runtime.effective_configs(chat.mcp_server_ids)
@@ -230,6 +233,25 @@ class TurnRunner:
             await self._notice(turn, STEP_CAP_NOTICE)
         finally:
             await client.aclose()
+
+    async def _title(self, turn: Turn) -> None:
+        """Best effort, from the first message: its first six words. (A model-written title with a
+        10 s budget is left for later: it costs a model call per chat and must never delay the turn.)"""
+        users = [m for m in turn.history if m.role == "user"]
+        if turn.chat.title or len(users) != 1:
+            return
+        words = "".join(p.get("text", "") for p in users[0].content if p.get("type") == "text").split()
+        title = " ".join(words[:6]) + ("…" if len(words) > 6 else "")
+        title = title[:80]
+        if not title:
+            return
+        try:
+            async with self.db.transaction() as tx:
+                await tx.system("title a chat").update_chat_title(turn.chat.id, title)
+        except Exception:  # a title is never worth failing a turn for
+            log.warning("chat.title_failed", chat_id=str(turn.chat.id))
+            return
+        self.publish(turn.chat.id, {"type": "title_change", "title": title})
 
     async def _tools(self, chat: ChatRow, configs: list[MCPServerConfigRow], provider: str) -> list[ToolSpec]:
         try:
