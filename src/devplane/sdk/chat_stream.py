@@ -49,3 +49,17 @@ class ChatStreamEvent(BaseModel):
     error: ChatError | None = None
     queued_messages: list[ChatMessage] | None = None
     title: str | None = None
+
+
+def parse_sse_lines(lines: list[str]) -> tuple[str, ChatStreamEvent] | None:
+    """One SSE event (its lines, without the blank separator) -> (id, event); None for a comment or ping."""
+    fields: dict[str, str] = {}
+    for line in lines:
+        if not line or line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        fields[name] = fields[name] + "\n" + value if name == "data" and name in fields else value
+    if "data" not in fields:
+        return None
+    return fields.get("id", ""), ChatStreamEvent.model_validate_json(fields["data"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import httpx
@@ -25,6 +26,7 @@ from devplane.sdk.chat_models import (  # chat loop (issue 10)
     UpdateChatProviderRequest,
     UpdateChatSystemPromptRequest,
 )
+from devplane.sdk.chat_stream import ChatStreamEvent, parse_sse_lines
 from devplane.sdk.chats import Chat, ChatMessage, CreateChatMessageRequest, CreateChatRequest
 from devplane.sdk.deployment import BuildInfo, Experiment
 from devplane.sdk.errors import DevplaneError, Response
@@ -309,6 +311,29 @@ class Client:
     async def interrupt_chat(self, chat_id: uuid.UUID | str) -> Chat:
         """Stop the chat's running turn within a second; its partial answer is kept."""
         return _parse(Chat, await self.request("POST", f"{EXP}/chats/{chat_id}/interrupt"))
+
+    async def stream_chat(
+        self, chat_id: uuid.UUID | str, last_event_id: str | None = None
+    ) -> AsyncIterator[tuple[str, ChatStreamEvent]]:
+        """The chat's events as (id, event), from after `last_event_id` (None: from the start), until
+        the caller stops iterating. Reconnect with the last id to resume with no gap."""
+        headers = self.headers() | ({"Last-Event-ID": last_event_id} if last_event_id else {})
+        timeout = httpx.Timeout(30.0, read=None)  # heartbeats come every 15 s; a turn may be long
+        async with self._http.stream(
+            "GET", f"{EXP}/chats/{chat_id}/stream", headers=headers, timeout=timeout
+        ) as response:
+            if response.status_code != 200:
+                await response.aread()
+                raise _error(response)
+            lines: list[str] = []
+            async for line in response.aiter_lines():
+                if line:
+                    lines.append(line)
+                    continue
+                parsed = parse_sse_lines(lines)
+                lines = []
+                if parsed is not None:
+                    yield parsed
 
     async def set_chat_system_prompt(self, prompt: str) -> str:
         """Owners: set the deployment's system prompt ("" removes it)."""
