@@ -66,6 +66,20 @@ class Settings(BaseSettings):
         description="Take the client address from X-Forwarded-For (its last entry: set this only behind "
         "one reverse proxy you run, which appends the address it saw).",
     )
+    # --- chat loop (issue 10) ---
+    chat_worker_lease_seconds: float = Field(
+        300.0, gt=0, le=86400, description="A running chat whose worker stopped heartbeating this long is taken over."
+    )
+    chat_worker_concurrency: int = Field(8, ge=1, le=1000, description="Chat turns one replica runs at once.")
+    chat_max_steps: int = Field(
+        50, ge=1, le=1200, description="Model calls per chat turn before it stops with a notice."
+    )
+    chat_tool_result_max_bytes: int = Field(
+        64 * 1024, ge=1024, description="Text of a tool result sent to the model; the rest is cut with a notice."
+    )
+    chat_stream_silence_seconds: float = Field(
+        120.0, gt=0, le=3600, description="A model stream silent this long fails the attempt (it is retried)."
+    )
 
     # --- OAuth2 provider (issue 12) ---------------------------------------------------------
     oauth2_provider_enable: bool = Field(

@@ -190,7 +190,18 @@ async def test_message_is_stored_with_content_parts(member: Actor, servers: Serv
     assert await member.client.chat_messages(chat.id) == [first, second]
     raw = await send(member.client, "POST", f"{CHATS}/{chat.id}/messages", {"content": "x"})
     assert raw.status_code == 201
-    assert set(raw.json()) == {"id", "chat_id", "role", "content", "created_at"}
+    # The chat loop (issue 10) added seq, queued, model_config_id and usage.
+    assert set(raw.json()) == {
+        "id",
+        "chat_id",
+        "role",
+        "content",
+        "created_at",
+        "seq",
+        "queued",
+        "model_config_id",
+        "usage",
+    }
 
 
 @pytest.mark.parametrize("payload", [{}, {"content": ""}, {"content": 5}, {"content": "x", "extra": 1}])

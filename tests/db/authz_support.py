@@ -24,6 +24,7 @@ from devplane.db.mcp_rows import (
 from devplane.db.rows import APIKeyRow, AuditLogRow, EncryptedColumn, UserRow
 from devplane.db.sql_store import SqlStore
 from devplane.db.store import Store
+from tests.db.authz_chat_support import seed_chat_admin
 
 
 class Outcome(Enum):
@@ -219,3 +220,4 @@ async def seed_mcp(sql: SqlStore, world: World) -> None:
     world.extra["other_state"] = await sql.insert_mcp_oauth2_state(state_row(forced.id, world.other))
     world.extra["my_chat"] = await sql.insert_chat(chat_row(world.me))
     world.extra["other_chat"] = await sql.insert_chat(chat_row(world.other))
+    await seed_chat_admin(sql, world.extra)  # chat loop (issue 10)

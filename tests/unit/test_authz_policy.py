@@ -53,6 +53,8 @@ EXPECTED: dict[str, dict[Resource, dict[Action, V]]] = {
         R.DBCRYPT_KEY: {A.CREATE: ANY, A.READ: ANY, A.UPDATE: ANY},
         R.MCP_USER_TOKEN: {A.CREATE: ANY, A.READ: ANY, A.UPDATE: ANY, A.DELETE: ANY},
         R.CHAT: {A.CREATE: ANY, A.READ: ANY, A.UPDATE: ANY, A.DELETE: ANY},
+        R.CHAT_PROVIDER: {A.CREATE: ANY, A.READ: ANY, A.UPDATE: ANY, A.DELETE: ANY},
+        R.CHAT_MODEL_CONFIG: {A.CREATE: ANY, A.READ: ANY, A.UPDATE: ANY, A.DELETE: ANY},
     },
     "member": {
         R.USER: {
@@ -71,6 +73,8 @@ EXPECTED: dict[str, dict[Resource, dict[Action, V]]] = {
         R.DBCRYPT_KEY: {A.CREATE: NO, A.READ: NO, A.UPDATE: NO},
         R.MCP_USER_TOKEN: dict(_MEMBER_OWN_CRUD),
         R.CHAT: dict(_MEMBER_OWN_CRUD),
+        R.CHAT_PROVIDER: dict(_DENY_CRUD),
+        R.CHAT_MODEL_CONFIG: dict(_DENY_CRUD),
     },
     "auditor": {
         R.USER: {
@@ -89,6 +93,8 @@ EXPECTED: dict[str, dict[Resource, dict[Action, V]]] = {
         R.DBCRYPT_KEY: {A.CREATE: NO, A.READ: NO, A.UPDATE: NO},
         R.MCP_USER_TOKEN: dict(_MEMBER_OWN_CRUD),
         R.CHAT: dict(_MEMBER_OWN_CRUD),
+        R.CHAT_PROVIDER: {A.CREATE: NO, A.READ: ANY, A.UPDATE: NO, A.DELETE: NO},
+        R.CHAT_MODEL_CONFIG: {A.CREATE: NO, A.READ: ANY, A.UPDATE: NO, A.DELETE: NO},
     },
     "user-admin": {
         R.USER: {
@@ -107,6 +113,8 @@ EXPECTED: dict[str, dict[Resource, dict[Action, V]]] = {
         R.DBCRYPT_KEY: {A.CREATE: NO, A.READ: NO, A.UPDATE: NO},
         R.MCP_USER_TOKEN: dict(_MEMBER_OWN_CRUD),
         R.CHAT: dict(_MEMBER_OWN_CRUD),
+        R.CHAT_PROVIDER: dict(_DENY_CRUD),
+        R.CHAT_MODEL_CONFIG: dict(_DENY_CRUD),
     },
 }
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -15,6 +18,9 @@ from devplane.api import errors, openapi_extras
 from devplane.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from devplane.api.routes import (
     audit,
+    chat_models,
+    chat_stream,
+    chat_turns,
     chats,
     health,
     keys,
@@ -29,6 +35,10 @@ from devplane.api.routes import (
     users,
 )
 from devplane.api.state import AppState
+from devplane.chat.hub import ChatHub
+from devplane.chat.loop import LoopSettings, TurnRunner
+from devplane.chat.providers.registry import make_client
+from devplane.chat.worker import ChatWorker
 from devplane.config import Settings
 from devplane.db.database import Database
 from devplane.mcp.calllog import ToolCallLog, fan_out
@@ -39,6 +49,7 @@ from devplane.mcp.pool import PoolSettings
 from devplane.mcp.runtime import MCPRuntime
 from devplane.mcp.tokencache import TokenCache
 from devplane.mcp.tokens import token_source
+from devplane.services import chat_turns as chat_turns_svc
 from devplane.services import events
 from devplane.services.keys import check_keys, load_keyring
 from devplane.services.oauth2_urls import canonical_resource
@@ -63,6 +74,7 @@ async def start(settings: Settings) -> AppState:
     limiter = RateLimiter(settings.login_rate_limit, settings.login_rate_window_seconds)
     state = AppState(settings=settings, db=db, login_limiter=limiter)
     await start_mcp(state)
+    start_chat_worker(state)  # chat loop (issue 10)
     await db.pubsub.start()  # after start_mcp subscribed, so no change goes unheard
     return state
 
@@ -113,7 +125,49 @@ def gateway_oauth2(settings: Settings) -> GatewayOAuth2 | None:
     return GatewayOAuth2(resource=resource, resource_metadata=metadata)
 
 
+# --- chat loop (issue 10) ------------------------------------------------------------------------------
+def start_chat_worker(state: AppState) -> ChatWorker:
+    """This replica's chat worker: it runs the turns of pending chats (never inside a request)."""
+    settings = state.settings
+    hub = ChatHub()
+    state.extras["chat_hub"] = hub
+    # Commits on any replica wake this replica's streams of that chat (they re-read the database).
+    state.db.pubsub.subscribe(_hint_streams(hub))
+    runner = TurnRunner(
+        state.db,
+        state.extras["mcp"],
+        lambda p: make_client(p.provider, api_key=p.api_key or None, base_url=p.base_url or None),
+        LoopSettings(
+            max_steps=settings.chat_max_steps,
+            tool_result_max_bytes=settings.chat_tool_result_max_bytes,
+            silence_seconds=settings.chat_stream_silence_seconds,
+        ),
+        publish=hub.publish,
+    )
+    worker = ChatWorker(
+        state.db,
+        runner,
+        lease_seconds=settings.chat_worker_lease_seconds,
+        concurrency=settings.chat_worker_concurrency,
+    )
+    worker.start()
+    state.extras["chat_worker"] = worker
+    return worker
+
+
+def _hint_streams(hub: ChatHub) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    async def handle(event: dict[str, Any]) -> None:
+        if event.get("type") == chat_turns_svc.CHAT_UPDATE:
+            with contextlib.suppress(KeyError, ValueError, TypeError):
+                hub.hint(uuid.UUID(event["chat_id"]))
+
+    return handle
+
+
 async def stop(state: AppState) -> None:
+    worker: ChatWorker | None = state.extras.get("chat_worker")
+    if worker is not None:
+        await worker.stop()  # first: it hands running chats back while the database is still there
     await state.db.pubsub.close()
     runtime: MCPRuntime | None = state.extras.get("mcp")
     if runtime is not None:
@@ -187,6 +241,10 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     errors.install(app)
     # --- OpenAPI: the body limit's 413 and links from creates (issue 9) ---
     openapi_extras.install(app)
+    # chat loop (issue 10): before `chats`, whose /chats/{chat_id} would take /chats/providers.
+    app.include_router(chat_models.router)
+    app.include_router(chat_turns.router)
+    app.include_router(chat_stream.router)
     for module in (health, users, keys, audit, mcp, mcp_oauth, chats, mcp_runtime, mcp_tool_calls, metrics):
         app.include_router(module.router)
     # --- OAuth2 provider (issue 12): the protocol routers answer 404 while it is switched off.

@@ -31,6 +31,9 @@ class Resource(StrEnum):
     DBCRYPT_KEY = "dbcrypt_key"
     CHAT = "chat"
     MCP_USER_TOKEN = "mcp_user_token"  # noqa: S105 - a resource name, not a token
+    # --- chat loop (issue 10) ---
+    CHAT_PROVIDER = "chat_provider"
+    CHAT_MODEL_CONFIG = "chat_model_config"
 
 
 # resource -> action -> one-line description. The source of truth for what exists.
@@ -87,6 +90,19 @@ PERMISSIONS: dict[Resource, dict[Action, str]] = {
         Action.READ: "read a chat and its messages",
         Action.UPDATE: "post messages or change a chat's MCP server selection",
         Action.DELETE: "delete a chat",
+    },
+    # --- chat loop (issue 10) ---
+    Resource.CHAT_PROVIDER: {
+        Action.CREATE: "register an AI model provider (and its API key)",
+        Action.READ: "list AI model providers and their settings (never the API key)",
+        Action.UPDATE: "change an AI model provider's settings or API key",
+        Action.DELETE: "remove an AI model provider",
+    },
+    Resource.CHAT_MODEL_CONFIG: {
+        Action.CREATE: "offer a model in the chat model picker",
+        Action.READ: "list model configs, including disabled and deleted ones",
+        Action.UPDATE: "change a model config (options, default, enabled)",
+        Action.DELETE: "remove a model config from the picker",
     },
 }
 

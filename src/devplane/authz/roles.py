@@ -40,6 +40,9 @@ AUDITOR = Role(
         Resource.AUDIT_LOG: frozenset({Action.READ}),
         Resource.USER: frozenset({Action.READ}),
         Resource.DEPLOYMENT_CONFIG: frozenset({Action.READ}),
+        # chat loop (issue 10): admins' model setup is deployment configuration auditors may read.
+        Resource.CHAT_PROVIDER: frozenset({Action.READ}),
+        Resource.CHAT_MODEL_CONFIG: frozenset({Action.READ}),
     },
 )
 

@@ -83,7 +83,7 @@ class ModelSettings:
     temperature: float | None = None
     top_p: float | None = None
     parallel_tool_calls: bool | None = None
-    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
 
 
 @dataclass(frozen=True)

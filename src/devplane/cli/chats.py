@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from devplane.cli import mcp_secrets, mcp_servers, output, runner
+from devplane.cli import chat_models, mcp_secrets, mcp_servers, output, runner
 from devplane.cli.output import Output, OutputFormat
 from devplane.sdk.chats import Chat, CreateChatRequest
 from devplane.sdk.client import Client
@@ -161,3 +161,9 @@ def call(
             output.stdout().print(str(text), markup=False)
     if result.is_error:
         raise typer.Exit(1)
+
+
+# --- chat loop (issue 10): models and providers -----------------------------------------------------
+app.add_typer(chat_models.providers_app, name="providers")
+app.add_typer(chat_models.models_app, name="models")
+app.add_typer(chat_models.prompt_app, name="system-prompt")

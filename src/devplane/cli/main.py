@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from devplane import __version__
-from devplane.cli import audit, auth, chats, dbcrypt, keys, mcp, server, tokens, users
+from devplane.cli import audit, auth, chat, chats, dbcrypt, keys, mcp, server, tokens, users
 from devplane.cli import oauth2 as oauth2_cli  # OAuth2 provider (issue 12)
 
 app = typer.Typer(
@@ -47,6 +47,7 @@ app.add_typer(tokens.app, name="tokens")
 app.command("audit")(audit.audit)
 app.add_typer(mcp.app, name="mcp")
 app.add_typer(chats.app, name="chats")
+app.command("chat")(chat.chat)  # chat loop (issue 10)
 app.add_typer(keys.app, name="keys")
 app.add_typer(dbcrypt.app, name="dbcrypt")
 # OAuth2 provider (issue 12)

@@ -16,6 +16,8 @@ import structlog
 from devplane.authz.authorizer import Object, Subject, system_subject
 from devplane.authz.policy import Action, Resource
 from devplane.db.authz_base import AUDIT, DBCRYPT, SYSTEM, user_object
+from devplane.db.authz_chat_admin import AuthzChatAdmin
+from devplane.db.authz_chat_turns import AuthzChatTurns
 from devplane.db.authz_mcp import AuthzMCP
 from devplane.db.authz_oauth2 import AuthzOAuth2
 from devplane.db.rows import (
@@ -32,7 +34,7 @@ from devplane.db.store import Store
 log = structlog.get_logger(__name__)
 
 
-class AuthzStore(AuthzMCP, AuthzOAuth2):
+class AuthzStore(AuthzMCP, AuthzOAuth2, AuthzChatAdmin, AuthzChatTurns):
     def __init__(self, inner: Store, actor: Subject) -> None:
         self.inner = inner
         self.actor = actor

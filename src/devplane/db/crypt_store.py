@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from devplane.crypto.cipher import CipherError
 from devplane.crypto.keyring import Keyring
+from devplane.db.crypt_chat_admin import CryptChatAdmin
 from devplane.db.crypt_mcp import CryptMCP
 from devplane.db.rows import DBCryptKeyRow, EncryptedColumn
 from devplane.db.store import Store
@@ -31,7 +32,7 @@ class KeyCheckError(Exception):
     """A configured key is wrong or revoked; the server must not start."""
 
 
-class CryptStore(CryptMCP):
+class CryptStore(CryptMCP, CryptChatAdmin):
     def __init__(self, inner: Store, keyring: Keyring) -> None:
         self.inner = inner
         self.keyring = keyring

@@ -144,6 +144,14 @@ class ChatRow:
     mcp_server_ids: tuple[uuid.UUID, ...]
     created_at: dt.datetime
     updated_at: dt.datetime
+    # The chat loop (issue 10): the model of the next turn; None = the deployment's default.
+    model_config_id: uuid.UUID | None = None
+    status: str = "waiting"  # waiting | pending | running | error
+    worker_id: str | None = None
+    heartbeat_at: dt.datetime | None = None
+    last_error: dict[str, Any] | None = None
+    usage: dict[str, Any] | None = None
+    last_seq: int = 0
 
     def authz_object(self) -> Object:
         return Object(Resource.CHAT, owner_id=self.owner_id)
@@ -158,6 +166,10 @@ class ChatMessageRow:
     created_at: dt.datetime
     # Denormalised from the chat so authorization needs no second query.
     owner_id: uuid.UUID
+    # chat loop (issue 10): per-chat order (assigned on insert), the model that wrote it, token usage.
+    seq: int = 0
+    model_config_id: uuid.UUID | None = None
+    usage: dict[str, Any] | None = None
 
     def authz_object(self) -> Object:
         return Object(Resource.CHAT, owner_id=self.owner_id)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Uuid,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -222,7 +223,17 @@ class MCPOAuth2State(Base):
 
 class Chat(Base):
     __tablename__ = "chats"
-    __table_args__ = (Index("ix_chats_owner_id", "owner_id"),)
+    __table_args__ = (
+        Index("ix_chats_owner_id", "owner_id"),
+        # chat loop (issue 10): the worker's claim query scans only these.
+        CheckConstraint("status IN ('waiting', 'pending', 'running', 'error')", name="status"),
+        Index(
+            "idx_chats_pending",
+            "status",
+            postgresql_where=text("status IN ('pending', 'running')"),
+            sqlite_where=text("status IN ('pending', 'running')"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     owner_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
@@ -231,6 +242,18 @@ class Chat(Base):
     mcp_server_ids: Mapped[list[str]] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The chat loop (issue 10): the model the next turn uses; null = the deployment's default.
+    model_config_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("chat_model_configs.id", ondelete="SET NULL"), nullable=True
+    )
+    status: Mapped[str] = mapped_column(Text, server_default="waiting")
+    worker_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    # Summed over the assistant messages; a count no provider sent stays null.
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    # The seq of the chat's newest message: messages get last_seq + 1 (SSE event ids).
+    last_seq: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class ChatMessage(Base):
@@ -245,6 +268,10 @@ class ChatMessage(Base):
     role: Mapped[str] = mapped_column(Text)
     content: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # chat loop (issue 10)
+    seq: Mapped[int] = mapped_column(Integer, server_default="0")
+    model_config_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)  # no FK: history outlives configs
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
 
 
 class MCPToolCall(Base):
@@ -279,6 +306,93 @@ class MCPToolCall(Base):
     # OAuth2 provider (issue 12): the OAuth client a gateway call came through. No FK, like
     # chat_id: the log outlives apps, and a batch must never fail on an app deleted meanwhile.
     oauth2_app_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+
+
+# --- chat loop: providers, model configs, chat settings (issue 10) ------------------------------
+class ChatProvider(Base):
+    """A model provider the deployment may call. One row per provider kind."""
+
+    __tablename__ = "chat_providers"
+    __table_args__ = (CheckConstraint("provider IN ('openai', 'anthropic', 'openai-compat', 'echo')", name="provider"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    provider: Mapped[str] = mapped_column(Text, unique=True)
+    display_name: Mapped[str] = mapped_column(Text, server_default="")
+    base_url: Mapped[str] = mapped_column(Text, server_default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    api_key: Mapped[str] = mapped_column(Text, server_default="")
+    api_key_key_id: Mapped[str | None] = mapped_column(Text, _key_fk(), nullable=True)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ChatModelConfig(Base):
+    """A model admins offer in the picker. Soft-deleted so old chats still name what answered them."""
+
+    __tablename__ = "chat_model_configs"
+    __table_args__ = (
+        CheckConstraint("context_limit > 0", name="context_limit"),
+        # At most one live default: a partial unique index on the flag itself (coder indexes ((1))).
+        Index(
+            "idx_chat_model_configs_single_default",
+            "is_default",
+            unique=True,
+            postgresql_where=text("is_default = true AND deleted_at IS NULL"),
+            sqlite_where=text("is_default = 1 AND deleted_at IS NULL"),
+        ),
+        # One live config per (provider, model): a duplicate is a 409, a deleted one may be re-added.
+        Index(
+            "idx_chat_model_configs_provider_model",
+            "provider_id",
+            "model",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    provider_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("chat_providers.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(Text)
+    display_name: Mapped[str] = mapped_column(Text, server_default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    is_default: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    context_limit: Mapped[int] = mapped_column(Integer)
+    options: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ChatSetting(Base):
+    """Deployment-wide chat settings by key (the system prompt); coder keeps these in site_configs."""
+
+    __tablename__ = "chat_settings"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ChatQueuedMessage(Base):
+    """A message sent while its chat was busy; promoted, oldest first, when the turn ends."""
+
+    __tablename__ = "chat_queued_messages"
+    __table_args__ = (Index("ix_chat_queued_messages_chat_id_created_at", "chat_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    chat_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("chats.id", ondelete="CASCADE"))
+    content: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 # --- OAuth2 provider (issue 12): its tables live in their own module, registered on Base here.

@@ -58,12 +58,27 @@ def _chat(o: m.Chat) -> ChatRow:
         mcp_server_ids=tuple(uuid.UUID(i) for i in o.mcp_server_ids),
         created_at=o.created_at,
         updated_at=o.updated_at,
+        model_config_id=o.model_config_id,
+        status=o.status,
+        worker_id=o.worker_id,
+        heartbeat_at=o.heartbeat_at,
+        last_error=o.last_error,
+        usage=o.usage,
+        last_seq=o.last_seq,
     )
 
 
 def _message(o: m.ChatMessage, owner_id: uuid.UUID) -> ChatMessageRow:
     return ChatMessageRow(
-        id=o.id, chat_id=o.chat_id, role=o.role, content=tuple(o.content), created_at=o.created_at, owner_id=owner_id
+        id=o.id,
+        chat_id=o.chat_id,
+        role=o.role,
+        content=tuple(o.content),
+        created_at=o.created_at,
+        owner_id=owner_id,
+        seq=o.seq,
+        model_config_id=o.model_config_id,
+        usage=o.usage,
     )
 
 
@@ -290,6 +305,7 @@ class SqlMCPQueries:
             mcp_server_ids=[str(i) for i in row.mcp_server_ids],
             created_at=row.created_at,
             updated_at=row.updated_at,
+            model_config_id=row.model_config_id,
         )
         self.session.add(obj)
         await self.session.flush()
@@ -318,11 +334,20 @@ class SqlMCPQueries:
         return _chat(obj)
 
     async def insert_chat_message(self, row: ChatMessageRow) -> ChatMessageRow:
-        chat = await self.session.get(m.Chat, row.chat_id)
+        chat = await self.session.get(m.Chat, row.chat_id, with_for_update=True, populate_existing=True)
         if chat is None:
             raise NotFound("Chat not found.")
+        # The chat row is written first (last_seq), which serializes concurrent inserts on it.
+        chat.last_seq = (chat.last_seq or 0) + 1
         obj = m.ChatMessage(
-            id=row.id, chat_id=row.chat_id, role=row.role, content=list(row.content), created_at=row.created_at
+            id=row.id,
+            chat_id=row.chat_id,
+            role=row.role,
+            content=list(row.content),
+            created_at=row.created_at,
+            seq=chat.last_seq,
+            model_config_id=row.model_config_id,
+            usage=row.usage,
         )
         self.session.add(obj)
         chat.updated_at = row.created_at
@@ -336,6 +361,6 @@ class SqlMCPQueries:
         stmt = (
             select(m.ChatMessage)
             .where(m.ChatMessage.chat_id == chat_id)
-            .order_by(m.ChatMessage.created_at, m.ChatMessage.id)
+            .order_by(m.ChatMessage.seq, m.ChatMessage.created_at, m.ChatMessage.id)
         )
         return [_message(o, chat.owner_id) for o in (await self.session.execute(stmt)).scalars()]

@@ -22,6 +22,8 @@ from devplane.db.rows import (
     EncryptedValue,
     UserRow,
 )
+from devplane.db.sql_chat_admin import SqlChatAdminQueries
+from devplane.db.sql_chat_turns import SqlChatTurnQueries
 from devplane.db.sql_mcp import SqlMCPQueries
 from devplane.db.sql_oauth2 import SqlOAuth2Queries
 from devplane.db.sql_tool_calls import SqlToolCallQueries
@@ -96,7 +98,7 @@ def _dbcrypt(o: m.DBCryptKey) -> DBCryptKeyRow:
     )
 
 
-class SqlStore(SqlMCPQueries, SqlToolCallQueries, SqlOAuth2Queries):
+class SqlStore(SqlMCPQueries, SqlToolCallQueries, SqlOAuth2Queries, SqlChatAdminQueries, SqlChatTurnQueries):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import fields
 from typing import Any, Protocol
 
+from devplane.db.chat_rows import ChatModelConfigRow, ChatProviderRow, ChatQueuedMessageRow
 from devplane.db.mcp_rows import (
     ChatMessageRow,
     ChatRow,
@@ -371,6 +372,106 @@ class Store(Protocol):
 
     async def delete_oauth2_provider_app_grants(self, app_id: uuid.UUID, user_id: uuid.UUID) -> int:
         """Revoke everything a user granted a client: codes, refresh and access tokens. Returns keys deleted."""
+
+    # --- chat loop: providers, model configs, settings (issue 10) ------------------------------
+    async def list_chat_providers(self) -> list[ChatProviderRow]:
+        """Every registered model provider, by provider kind."""
+        ...
+
+    async def get_chat_provider_by_id(self, provider_id: uuid.UUID, *, for_update: bool = False) -> ChatProviderRow:
+        """Raise NotFound when missing. `for_update` locks the row until the transaction ends."""
+        ...
+
+    async def insert_chat_provider(self, row: ChatProviderRow) -> ChatProviderRow:
+        """Register a provider; Conflict when that provider kind is already registered."""
+        ...
+
+    async def update_chat_provider(self, row: ChatProviderRow) -> ChatProviderRow:
+        """Replace a provider's settings (not its kind); NotFound when missing."""
+        ...
+
+    async def delete_chat_provider(self, provider_id: uuid.UUID) -> None:
+        """Delete a provider and its model configs; chats using them fall back to the default."""
+        ...
+
+    async def list_chat_model_configs(self) -> list[ChatModelConfigRow]:
+        """Live (not deleted) model configs, by display name."""
+        ...
+
+    async def get_chat_model_config_by_id(
+        self, config_id: uuid.UUID, *, for_update: bool = False
+    ) -> ChatModelConfigRow:
+        """A model config, deleted ones included (check `deleted_at`); NotFound when missing."""
+        ...
+
+    async def insert_chat_model_config(self, row: ChatModelConfigRow) -> ChatModelConfigRow:
+        """Add a model config; Conflict on a second live default or a live duplicate provider+model."""
+        ...
+
+    async def update_chat_model_config(self, row: ChatModelConfigRow) -> ChatModelConfigRow:
+        """Replace a model config's fields (soft delete sets `deleted_at`); NotFound when missing."""
+        ...
+
+    async def clear_chat_model_config_default(self) -> None:
+        """Unset `is_default` everywhere, before another config becomes the default."""
+        ...
+
+    async def get_chat_setting(self, key: str) -> str:
+        """A deployment-wide chat setting (such as the system prompt); "" when never set."""
+        ...
+
+    async def upsert_chat_setting(self, key: str, value: str, at: dt.datetime) -> None:
+        """Set a deployment-wide chat setting."""
+        ...
+
+    async def update_chat_model_config_id(self, chat_id: uuid.UUID, model_config_id: uuid.UUID | None) -> None:
+        """Set the model a chat's next turn uses (None: the default); NotFound when the chat is missing."""
+        ...
+
+    # --- chat loop: turns, the worker, the queue (issue 10) --------------------------------------
+    async def update_chat_run_state(
+        self,
+        chat_id: uuid.UUID,
+        status: str,
+        *,
+        worker_id: str | None,
+        heartbeat_at: dt.datetime | None,
+        last_error: dict[str, Any] | None,
+    ) -> ChatRow:
+        """Set a chat's run state. Only services/chat_turns.set_status calls it (it checks the move)."""
+        ...
+
+    async def claim_chat(self, worker_id: str, now: dt.datetime, stale_before: dt.datetime) -> ChatRow | None:
+        """Atomically move one pending chat (or a running one whose heartbeat is older than
+        `stale_before`) to running for `worker_id`; None when there is none. Two claimers never get one chat."""
+        ...
+
+    async def heartbeat_chat(self, chat_id: uuid.UUID, worker_id: str, now: dt.datetime) -> bool:
+        """Renew the worker's lease; False when the chat is no longer running for this worker."""
+        ...
+
+    async def update_chat_usage(self, chat_id: uuid.UUID, usage: dict[str, Any] | None) -> None:
+        """Replace the chat's summed token usage."""
+        ...
+
+    async def update_chat_title(self, chat_id: uuid.UUID, title: str) -> None:
+        """Set the chat's title; NotFound when the chat is missing."""
+        ...
+
+    async def insert_chat_queued_message(self, row: ChatQueuedMessageRow) -> ChatQueuedMessageRow:
+        """Queue a message for a busy chat."""
+        ...
+
+    async def list_chat_queued_messages(self, chat_id: uuid.UUID) -> list[ChatQueuedMessageRow]:
+        """A chat's queued messages, oldest first; NotFound when the chat is missing."""
+        ...
+
+    async def count_chat_queued_messages(self, chat_id: uuid.UUID) -> int:
+        """How many messages wait in the chat's queue."""
+        ...
+
+    async def pop_chat_queued_message(self, chat_id: uuid.UUID) -> ChatQueuedMessageRow | None:
+        """Remove and return the oldest queued message, or None."""
         ...
 
 

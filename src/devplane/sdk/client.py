@@ -8,12 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from devplane.sdk.audit import AuditLogsResponse
+from devplane.sdk.chat_models import (  # chat loop (issue 10)
+    ChatModelCatalog,
+    ChatModelConfig,
+    ChatProvider,
+    ChatSystemPrompt,
+    CreateChatModelConfigRequest,
+    CreateChatProviderRequest,
+    UpdateChatModelConfigRequest,
+    UpdateChatProviderRequest,
+    UpdateChatSystemPromptRequest,
+)
+from devplane.sdk.chat_stream import ChatStreamEvent, parse_sse_lines
 from devplane.sdk.chats import Chat, ChatMessage, CreateChatMessageRequest, CreateChatRequest
 from devplane.sdk.deployment import BuildInfo, Experiment
 from devplane.sdk.errors import DevplaneError, Response
@@ -304,6 +317,82 @@ class Client:
     async def revoke_my_oauth2_app(self, app_id: uuid.UUID | str) -> None:
         """Revoke every token the signed-in user granted this app."""
         await self.request("DELETE", f"/api/v2/users/me/oauth2-apps/{app_id}", expect=204)
+
+    # --- chat loop: model providers, model configs, picker, system prompt (issue 10) ------------
+    async def chat_providers(self) -> list[ChatProvider]:
+        """Admins: every registered model provider (API keys are never returned)."""
+        return await self._get(f"{EXP}/chats/providers", list[ChatProvider])
+
+    async def create_chat_provider(self, req: CreateChatProviderRequest) -> ChatProvider:
+        """Admins: register a provider; a second one of the same kind is a 409."""
+        return _parse(ChatProvider, await self.request("POST", f"{EXP}/chats/providers", json=req, expect=201))
+
+    async def update_chat_provider(self, provider_id: uuid.UUID | str, req: UpdateChatProviderRequest) -> ChatProvider:
+        """Admins: change the fields given; `api_key=""` clears the key."""
+        return _parse(ChatProvider, await self.request("PATCH", f"{EXP}/chats/providers/{provider_id}", json=req))
+
+    async def delete_chat_provider(self, provider_id: uuid.UUID | str) -> None:
+        """Admins: remove a provider and its model configs."""
+        await self.request("DELETE", f"{EXP}/chats/providers/{provider_id}", expect=204)
+
+    async def chat_model_configs(self) -> list[ChatModelConfig]:
+        """Admins: the live model configs, disabled ones included."""
+        return await self._get(f"{EXP}/chats/model-configs", list[ChatModelConfig])
+
+    async def create_chat_model_config(self, req: CreateChatModelConfigRequest) -> ChatModelConfig:
+        """Admins: offer a model; `is_default=True` moves the default to it."""
+        return _parse(ChatModelConfig, await self.request("POST", f"{EXP}/chats/model-configs", json=req, expect=201))
+
+    async def update_chat_model_config(
+        self, config_id: uuid.UUID | str, req: UpdateChatModelConfigRequest
+    ) -> ChatModelConfig:
+        """Admins: change the fields given."""
+        return _parse(ChatModelConfig, await self.request("PATCH", f"{EXP}/chats/model-configs/{config_id}", json=req))
+
+    async def delete_chat_model_config(self, config_id: uuid.UUID | str) -> None:
+        """Admins: soft-delete a model config (deleting the default promotes another)."""
+        await self.request("DELETE", f"{EXP}/chats/model-configs/{config_id}", expect=204)
+
+    async def chat_models(self) -> ChatModelCatalog:
+        """The model picker: enabled models by provider, with availability (every user)."""
+        return await self._get(f"{EXP}/chats/models", ChatModelCatalog)
+
+    async def chat_system_prompt(self) -> str:
+        """Admins: the deployment's system prompt ("" when unset)."""
+        return (await self._get(f"{EXP}/chats/config/system-prompt", ChatSystemPrompt)).system_prompt
+
+    async def interrupt_chat(self, chat_id: uuid.UUID | str) -> Chat:
+        """Stop the chat's running turn within a second; its partial answer is kept."""
+        return _parse(Chat, await self.request("POST", f"{EXP}/chats/{chat_id}/interrupt"))
+
+    async def stream_chat(
+        self, chat_id: uuid.UUID | str, last_event_id: str | None = None
+    ) -> AsyncIterator[tuple[str, ChatStreamEvent]]:
+        """The chat's events as (id, event), from after `last_event_id` (None: from the start), until
+        the caller stops iterating. Reconnect with the last id to resume with no gap."""
+        headers = self.headers() | ({"Last-Event-ID": last_event_id} if last_event_id else {})
+        timeout = httpx.Timeout(30.0, read=None)  # heartbeats come every 15 s; a turn may be long
+        async with self._http.stream(
+            "GET", f"{EXP}/chats/{chat_id}/stream", headers=headers, timeout=timeout
+        ) as response:
+            if response.status_code != 200:
+                await response.aread()
+                raise _error(response)
+            lines: list[str] = []
+            async for line in response.aiter_lines():
+                if line:
+                    lines.append(line)
+                    continue
+                parsed = parse_sse_lines(lines)
+                lines = []
+                if parsed is not None:
+                    yield parsed
+
+    async def set_chat_system_prompt(self, prompt: str) -> str:
+        """Owners: set the deployment's system prompt ("" removes it)."""
+        req = UpdateChatSystemPromptRequest(system_prompt=prompt)
+        response = await self.request("PUT", f"{EXP}/chats/config/system-prompt", json=req)
+        return _parse(ChatSystemPrompt, response).system_prompt
 
 
 def _parse(model: type[T], response: httpx.Response) -> T:

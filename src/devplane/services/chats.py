@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 
+from devplane.db.chat_rows import ChatQueuedMessageRow
 from devplane.db.mcp_rows import ChatMessageRow, ChatRow, MCPServerConfigRow
 from devplane.db.store import Store
 from devplane.errors import BadRequest, FieldError
 from devplane.sdk.chats import Chat, ChatMessage, CreateChatMessageRequest, CreateChatRequest
+from devplane.services import chat_models, chat_turns
 
 
 async def _enabled(store: Store) -> list[MCPServerConfigRow]:
@@ -65,6 +68,10 @@ async def view(store: Store, chat: ChatRow, enabled: list[MCPServerConfigRow] | 
         effective_mcp_server_ids=effective_ids(chat.mcp_server_ids, enabled),
         created_at=chat.created_at,
         updated_at=chat.updated_at,
+        model_config_id=chat.model_config_id,
+        status=chat.status,
+        last_error=chat.last_error,
+        usage=chat.usage,
     )
 
 
@@ -80,6 +87,10 @@ async def create(store: Store, owner_id: uuid.UUID, req: CreateChatRequest) -> C
         selection = [i for i in defaults if i in held]
     else:
         selection = await validate_selection(store, req.mcp_server_ids)
+    if req.model_config_id is not None:
+        model_id: uuid.UUID | None = (await chat_models.usable_model(store, req.model_config_id)).id
+    else:
+        model_id = await chat_models.default_model_id(store)
     now = dt.datetime.now(dt.UTC)
     return await store.insert_chat(
         ChatRow(
@@ -89,34 +100,49 @@ async def create(store: Store, owner_id: uuid.UUID, req: CreateChatRequest) -> C
             mcp_server_ids=tuple(selection),
             created_at=now,
             updated_at=now,
+            model_config_id=model_id,
         )
     )
 
 
 async def post_message(
     store: Store, chat_id: uuid.UUID, req: CreateChatMessageRequest
-) -> tuple[ChatRow, ChatMessageRow]:
+) -> tuple[ChatRow, ChatMessageRow | ChatQueuedMessageRow]:
     chat = await store.get_chat_by_id(chat_id)  # not found (or not yours) before a bad selection
     selection = None if req.mcp_server_ids is None else await validate_selection(store, req.mcp_server_ids)
+    if req.model_config_id is not None:  # nil means no change, like mcp_server_ids
+        await chat_models.usable_model(store, req.model_config_id)
     # The row lock serializes concurrent messages on one chat (coder: GetChatByIDForUpdate). Taken
     # after the selection's config locks, in the order a config delete takes them: no deadlock.
     chat = await store.get_chat_by_id(chat.id, for_update=True)
     if selection is not None:
         chat = await store.update_chat_mcp_server_ids(chat.id, selection)
-    message = await store.insert_chat_message(
-        ChatMessageRow(
-            id=uuid.uuid4(),
-            chat_id=chat.id,
-            role="user",
-            content=({"type": "text", "text": req.content},),
-            created_at=dt.datetime.now(dt.UTC),
-            owner_id=chat.owner_id,
-        )
-    )
+    if req.model_config_id is not None and req.model_config_id != chat.model_config_id:
+        await store.update_chat_model_config_id(chat.id, req.model_config_id)
+        chat = dataclasses.replace(chat, model_config_id=req.model_config_id)
+    # A turn starts only when some model can answer; without one the message is just stored.
+    answerable = chat.model_config_id is not None or await chat_models.default_model_id(store) is not None
+    message = await chat_turns.send(store, chat, chat_turns.user_content(req.content), start_turn=answerable)
     return chat, message
 
 
-def message_view(row: ChatMessageRow) -> ChatMessage:
+def message_view(row: ChatMessageRow | ChatQueuedMessageRow) -> ChatMessage:
+    if isinstance(row, ChatQueuedMessageRow):
+        return ChatMessage(
+            id=row.id,
+            chat_id=row.chat_id,
+            role="user",
+            content=list(row.content),
+            created_at=row.created_at,
+            queued=True,
+        )
     return ChatMessage(
-        id=row.id, chat_id=row.chat_id, role=row.role, content=list(row.content), created_at=row.created_at
+        id=row.id,
+        chat_id=row.chat_id,
+        role=row.role,
+        content=list(row.content),
+        created_at=row.created_at,
+        seq=row.seq,
+        usage=row.usage,
+        model_config_id=row.model_config_id,
     )

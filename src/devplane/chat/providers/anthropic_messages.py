@@ -55,7 +55,8 @@ from devplane.fastjson import loads
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 DEFAULT_MAX_TOKENS = 4096
-THINKING_BUDGET = {"low": 1024, "medium": 4096, "high": 16384}
+# "minimal" is OpenAI's lowest effort; Anthropic's lowest thinking budget is 1024 tokens, so both map there.
+THINKING_BUDGET = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
 _MIN_THINKING_BUDGET = 1024
 
 _FINISH: dict[str, FinishReason] = {
