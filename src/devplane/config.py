@@ -66,6 +66,14 @@ class Settings(BaseSettings):
         description="Take the client address from X-Forwarded-For (its last entry: set this only behind "
         "one reverse proxy you run, which appends the address it saw).",
     )
+    # --- database outage (issue 9) ---
+    database_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="Longest wait for the database (a pooled or new connection, SQLite's write lock); "
+        "past it a request answers 503 with Retry-After.",
+    )
 
     @field_validator("experiments", "external_token_encryption_keys", mode="before")
     @classmethod

@@ -3,10 +3,12 @@ SQLAlchemy; they hold a `Database` and open `Tx` objects that hand out store sta
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from devplane.authz.authorizer import Subject
@@ -14,7 +16,7 @@ from devplane.crypto.keyring import Keyring
 from devplane.db import crypt_store, migrate
 from devplane.db.authz_store import AuthzStore
 from devplane.db.crypt_store import CryptStore
-from devplane.db.engine import READONLY, make_engine, make_session_factory
+from devplane.db.engine import DEFAULT_TIMEOUT, READONLY, make_engine, make_session_factory
 from devplane.db.pubsub import LOCAL_PUBSUB, InProcessPubSub, PostgresPubSub, PubSub
 from devplane.db.sql_store import SqlStore
 from devplane.db.stack import system_stack
@@ -27,6 +29,9 @@ class Tx:
 
     session: AsyncSession
     keyring: Keyring
+    # False for a read session: on SQLite it began deferred, so it must not write (api/deps.py
+    # puts the few writes a read request makes, such as last-used stamps, in a short tx of their own).
+    writer: bool = True
 
     def store(self, actor: Subject) -> Store:
         return crypt_store.wrap(AuthzStore(SqlStore(self.session), actor), self.keyring)
@@ -42,10 +47,11 @@ class Tx:
 
 
 class Database:
-    def __init__(self, url: str, keyring: Keyring) -> None:
+    def __init__(self, url: str, keyring: Keyring, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.url = url
         self.keyring = keyring
-        self.engine: AsyncEngine = make_engine(url)
+        self.timeout = timeout  # every wait for the database (engine.make_engine)
+        self.engine: AsyncEngine = make_engine(url, timeout=timeout)
         # Change events for this database's dialect (db/pubsub.py). Idle until someone start()s it:
         # the server does, CLI commands don't.
         self.pubsub: PubSub
@@ -66,6 +72,13 @@ class Database:
     async def migrate(self) -> None:
         await migrate.upgrade(self.engine)
 
+    async def ping(self) -> None:
+        """Read from the database within `timeout`, or raise (the readiness check, /readyz).
+        `PRAGMA schema_version` reads the SQLite file's header (a bare SELECT 1 would not touch it)."""
+        probe = "PRAGMA schema_version" if self.dialect == "sqlite" else "SELECT 1"
+        async with asyncio.timeout(self.timeout), self._read_factory() as session:
+            await session.execute(text(probe))
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 
@@ -80,7 +93,14 @@ class Database:
         """A transaction for reads only. On SQLite it does not take the write lock, so it can run
         while another transaction (e.g. the current request's) holds it."""
         async with self._read_factory() as session:
-            yield Tx(session, self.keyring)
+            yield Tx(session, self.keyring, writer=False)
+
+    @asynccontextmanager
+    async def request_session(self, *, write: bool) -> AsyncIterator[Tx]:
+        """`session()` for a request that may write, `read_session()` for one that should not."""
+        factory = self.session_factory if write else self._read_factory
+        async with factory() as session:
+            yield Tx(session, self.keyring, writer=write)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:

@@ -45,7 +45,28 @@ async def issue_key(
 
 
 async def authenticate(store: Store, token: str) -> tuple[UserRow, APIKeyRow]:
-    """Resolve a presented token to its user and key, or raise Unauthorized with the reason."""
+    """Resolve a presented token to its user and key, or raise Unauthorized with the reason;
+    stamps the key's last use (at most once a minute) in the same transaction."""
+    user, key = await check(store, token)
+    now = dt.datetime.now(dt.UTC)
+    if touch_due(key, now):
+        await touch(store, user, key, now)
+    return user, key
+
+
+def touch_due(key: APIKeyRow, now: dt.datetime) -> bool:
+    return now - key.last_used_at > LAST_USED_GRANULARITY
+
+
+async def touch(store: Store, user: UserRow, key: APIKeyRow, now: dt.datetime) -> None:
+    """Stamp the key's last use and the user's last sighting (a write)."""
+    system = store.as_system(reason="record API key use")
+    await system.update_api_key_last_used(key.id, now)
+    await system.update_user_last_seen(user.id, now)
+
+
+async def check(store: Store, token: str) -> tuple[UserRow, APIKeyRow]:
+    """`authenticate` without the write: reads only, so it fits a read-only transaction."""
     parts = tokens.split(token)
     if parts is None:
         raise Unauthorized("Invalid API key format.", detail="Expected a token like <10-char id>-<22-char secret>.")
@@ -66,9 +87,6 @@ async def authenticate(store: Store, token: str) -> tuple[UserRow, APIKeyRow]:
         raise Unauthorized("API key is invalid or has been revoked.") from None
     if user.status != "active":
         raise Unauthorized("Your account is suspended. Contact an administrator.")
-    if now - key.last_used_at > LAST_USED_GRANULARITY:
-        await system.update_api_key_last_used(key.id, now)
-        await system.update_user_last_seen(user.id, now)
     return user, key
 
 
