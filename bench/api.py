@@ -91,7 +91,14 @@ class Server:
     database: str  # "sqlite" or "postgresql"
 
 
-def start_devplane(tmp: Path, pg_url: str | None, *, log_level: str = "warning", name: str = "devplane") -> Proc:
+def start_devplane(
+    tmp: Path,
+    pg_url: str | None,
+    *,
+    log_level: str = "warning",
+    name: str = "devplane",
+    extra_env: dict[str, str] | None = None,
+) -> Proc:
     tmp.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = child_env()
@@ -105,6 +112,7 @@ def start_devplane(tmp: Path, pg_url: str | None, *, log_level: str = "warning",
     )
     if pg_url:
         env["DEVPLANE_PG_URL"] = pg_url
+    env.update(extra_env or {})
     devplane = Path(sys.executable).parent / "devplane"
     if not devplane.exists():
         raise BenchError(f"{devplane} not found: install the project into this venv (./scripts/dev bootstrap)")
@@ -146,10 +154,19 @@ async def sign_in(http: aiohttp.ClientSession, base: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def devplane_server(tmp: Path, pg_url: str | None, *, name: str = "devplane") -> AsyncIterator[Server]:
-    """A started, signed-in devplane; on PostgreSQL in a fresh database of its own."""
-    async with scratch_database(pg_url) as url:
-        proc = start_devplane(tmp, url, name=name)
+async def devplane_server(
+    tmp: Path,
+    pg_url: str | None,
+    *,
+    name: str = "devplane",
+    extra_env: dict[str, str] | None = None,
+    scratch: bool = True,
+) -> AsyncIterator[Server]:
+    """A started, signed-in devplane; on PostgreSQL in a fresh database of its own (unless
+    `scratch` is False: then `pg_url` must name an empty database)."""
+    async with scratch_database(pg_url if scratch else None) as scratch_url:
+        url = scratch_url if scratch else pg_url
+        proc = start_devplane(tmp, url, name=name, extra_env=extra_env)
         try:
             base = base_url(proc)
             await wait_healthy(proc, base)
@@ -190,16 +207,17 @@ def rss_kb(pid: int) -> int:
 # --- the load ------------------------------------------------------------------------------------
 async def measure(
     server: Server,
-    endpoint: Endpoint,
+    endpoint: Endpoint | tuple[Endpoint, ...],
     *,
     seconds: float,
     concurrency: int = CONCURRENCY,
     rate: float | None = None,
 ) -> Stats:
     """`concurrency` clients sending `endpoint` back to back for `seconds` (or, with `rate`,
-    paced to about `rate` requests/s in total). Errors are counted, not raised."""
-    headers = {"Authorization": f"Bearer {server.token}"} if endpoint.authenticated else {}
-    body = {"title": "bench"} if endpoint.write else None
+    paced to about `rate` requests/s in total). Several endpoints: each client cycles through
+    them. Errors are counted, not raised."""
+    mix = endpoint if isinstance(endpoint, tuple) else (endpoint,)
+    name = " + ".join(e.name for e in mix)
     latencies: list[float] = []
     errors = 0
     interval = concurrency / rate if rate else 0.0
@@ -212,18 +230,21 @@ async def measure(
         async def client(offset: float) -> None:
             nonlocal errors
             next_at = start + offset
-            for _ in range(cap):
+            for sent in range(cap):
+                target = mix[sent % len(mix)]
+                headers = {"Authorization": f"Bearer {server.token}"} if target.authenticated else {}
+                body = {"title": "bench"} if target.write else None
                 if interval:
-                    next_at += interval
                     delay = next_at - time.monotonic()
                     if delay > 0:
                         await asyncio.sleep(delay)
+                    next_at += interval
                 now = time.monotonic()
                 if now >= deadline:
                     return
                 try:
                     async with http.request(
-                        endpoint.method, server.base + endpoint.path, json=body, headers=headers
+                        target.method, server.base + target.path, json=body, headers=headers
                     ) as resp:
                         await resp.read()
                         ok = resp.status < 300
@@ -236,7 +257,7 @@ async def measure(
 
         await asyncio.gather(*(client(i * interval / concurrency) for i in range(concurrency)))
         elapsed = time.monotonic() - start
-    return summarize(endpoint.name, latencies, errors, elapsed)
+    return summarize(name, latencies, errors, elapsed)
 
 
 def summarize(name: str, latencies: list[float], errors: int, elapsed: float) -> Stats:

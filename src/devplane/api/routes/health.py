@@ -10,7 +10,6 @@ from devplane.api.deps import State
 from devplane.config import KNOWN_EXPERIMENTS
 from devplane.db import outage
 from devplane.sdk.deployment import BuildInfo, Experiment
-from devplane.sdk.errors import Response
 
 router = APIRouter()
 
@@ -28,7 +27,14 @@ async def healthz() -> str:
     "`Retry-After` and the error envelope when it did not. `/healthz` stays a liveness check "
     "(the process serves HTTP) and never touches the database.",
     tags=["General"],
-    responses={503: {"model": Response, "description": "The database is unavailable."}},
+    responses={
+        503: {
+            # The error envelope is JSON, whatever the success's text/plain (the component is
+            # in the document through the other routers' ERROR_RESPONSES).
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Response"}}},
+            "description": "The database is unavailable (the error envelope, with Retry-After).",
+        }
+    },
 )
 async def readyz(state: State) -> str:
     try:
