@@ -40,6 +40,7 @@ from devplane.db.sql_store import SqlStore
 from devplane.db.stack import crypt_stack
 from devplane.db.store import NON_QUERY_METHODS, Store
 from devplane.errors import DomainError, Forbidden, NotFound
+from tests.db.authz_auth_cases import AUTH_CASES
 from tests.db.authz_mcp_cases import MCP_CASES
 from tests.db.authz_support import (
     COLUMN,
@@ -182,6 +183,7 @@ CASES: dict[str, list[Case]] = {
 }
 
 CASES.update(MCP_CASES)
+CASES.update(AUTH_CASES)  # issue 9
 
 
 def protocol_methods() -> set[str]:

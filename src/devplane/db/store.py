@@ -286,6 +286,12 @@ class Store(Protocol):
         """Rows matching the filter, newest first, and the total count ignoring limit/offset."""
         ...
 
+    # --- authentication (issue 9) ---------------------------------------------------------
+    async def get_api_key_with_user(self, key_id: str) -> tuple[APIKeyRow, UserRow]:
+        """A key and its user in one indexed query (every authenticated request makes it).
+        Raise NotFound when the key is missing."""
+        ...
+
 
 def row_dict(row: Any) -> dict[str, Any]:
     """Plain dict of a row's public fields, for diffs and logs (never includes repr=False fields)."""

@@ -73,7 +73,7 @@ async def check(store: Store, token: str) -> tuple[UserRow, APIKeyRow]:
     key_id, secret = parts
     system = store.as_system(reason="authenticate request")
     try:
-        key = await system.get_api_key_by_id(key_id)
+        key, user = await system.get_api_key_with_user(key_id)  # one indexed query
     except NotFound:
         raise Unauthorized("API key is invalid or has been revoked.") from None
     if not tokens.verify(secret, key.hashed_secret):
@@ -81,10 +81,6 @@ async def check(store: Store, token: str) -> tuple[UserRow, APIKeyRow]:
     now = dt.datetime.now(dt.UTC)
     if key.expires_at <= now:
         raise Unauthorized("API key expired.", detail="Log in again or create a new API key.")
-    try:
-        user = await system.get_user_by_id(key.user_id)
-    except NotFound:
-        raise Unauthorized("API key is invalid or has been revoked.") from None
     if user.status != "active":
         raise Unauthorized("Your account is suspended. Contact an administrator.")
     return user, key
