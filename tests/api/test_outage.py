@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from devplane.config import Settings
+from devplane.db.engine import IDLE_PING_SECONDS
 from tests.api.test_keepalive import _sign_in, server_logging
 from tests.conftest import require_pg
 from tests.fixtures.tcp_proxy import tcp_proxy
@@ -79,6 +80,14 @@ def test_postgres_away_is_503_then_recovers(pg_through_proxy: tuple[Settings, ob
         assert http.get("/readyz").text == "OK"
         titles = [chat["title"] for chat in http.get(CHATS).json()]
         assert titles == ["before the outage"]  # acknowledged write kept, failed one left nothing
+
+        # An outage nobody saw (no request while it lasted): the pooled connections are dead,
+        # and the first request after it must still succeed (idle connections are pinged).
+        time.sleep(IDLE_PING_SECONDS + 0.5)
+        proxy.cut()  # type: ignore[attr-defined]
+        proxy.restore()  # type: ignore[attr-defined]
+        unseen = http.get("/api/v2/users/me")
+        assert unseen.status_code == 200, unseen.text
     assert '"status":500' not in server.logs.getvalue().replace(" ", "")
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from devplane.authz.authorizer import Subject
 from devplane.crypto.keyring import Keyring
-from devplane.db import crypt_store, migrate
+from devplane.db import crypt_store, migrate, outage
 from devplane.db.authz_store import AuthzStore
 from devplane.db.crypt_store import CryptStore
 from devplane.db.engine import DEFAULT_TIMEOUT, READONLY, make_engine, make_session_factory
@@ -64,6 +64,7 @@ class Database:
             info[LOCAL_PUBSUB] = local  # so a committing session can hand its events over
         self.session_factory: async_sessionmaker[AsyncSession] = make_session_factory(self.engine, info)
         self._read_factory = make_session_factory(self.engine.execution_options(**{READONLY: True}), info)
+        self._write_gate = asyncio.Lock()  # SQLite: writing requests take turns (request_session)
 
     @property
     def dialect(self) -> str:
@@ -97,10 +98,30 @@ class Database:
 
     @asynccontextmanager
     async def request_session(self, *, write: bool) -> AsyncIterator[Tx]:
-        """`session()` for a request that may write, `read_session()` for one that should not."""
-        factory = self.session_factory if write else self._read_factory
-        async with factory() as session:
-            yield Tx(session, self.keyring, writer=write)
+        """`session()` for a request that may write, `read_session()` for one that should not.
+
+        On SQLite, writing requests queue in this process, first come first served, before
+        they ask for the database's write lock: SQLite's own wait (busy_timeout) polls with
+        growing sleeps, so under load some writers starve while others overtake, and the tail
+        latency went to seconds. A writer that cannot get its turn within `timeout` fails like
+        one that could not get the lock (503, db/outage.py)."""
+        if not write:
+            async with self._read_factory() as session:
+                yield Tx(session, self.keyring, writer=False)
+            return
+        gate = self._write_gate if self.dialect == "sqlite" else None
+        if gate is not None:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await gate.acquire()
+            except TimeoutError:
+                raise outage.DatabaseUnavailable(detail="Timed out waiting for the database's write lock.") from None
+        try:
+            async with self.session_factory() as session:
+                yield Tx(session, self.keyring, writer=True)
+        finally:
+            if gate is not None:
+                gate.release()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from devplane.db.pubsub import EventSession
@@ -26,13 +28,18 @@ def make_engine(url: str, *, echo: bool = False, timeout: float = DEFAULT_TIMEOU
         kwargs.update(
             pool_size=10,
             max_overflow=20,
-            pool_pre_ping=True,
+            # No pool_pre_ping: on asyncpg it is three round trips (BEGIN, ";", ROLLBACK) per
+            # checkout, more than a typical request's own queries. _ping_if_idle below checks
+            # only connections that sat idle, where a restart or outage could have killed them.
             pool_timeout=timeout,
             # asyncpg's own connect timeout is 60 s: a host that drops packets would hold requests.
             connect_args={"timeout": timeout},
         )
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "before_cursor_execute", _refuse_nul)
+    if not url.startswith("sqlite"):
+        event.listen(engine.sync_engine.pool, "checkin", _stamp_checkin)
+        event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
     if url.startswith("sqlite"):
         busy_ms = max(1, int(timeout * 1000))
         event.listen(engine.sync_engine, "connect", lambda conn, rec: _sqlite_pragmas(conn, rec, busy_ms))
@@ -40,6 +47,28 @@ def make_engine(url: str, *, echo: bool = False, timeout: float = DEFAULT_TIMEOU
         # so read-then-write transactions can't deadlock into "database is locked".
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
     return engine
+
+
+# A connection back in the pool for longer than this is pinged before reuse (perf, issue 9).
+# Under load connections come back within milliseconds and are reused unchecked; one that broke
+# anyway fails its request (503), and SQLAlchemy then invalidates every older pooled connection.
+IDLE_PING_SECONDS = 1.0
+_CHECKED_IN = "devplane_checked_in_at"
+
+
+def _stamp_checkin(_dbapi_conn: Any, record: Any) -> None:
+    record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    since = record.info.get(_CHECKED_IN)
+    if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+        return  # new (just connected) or recently used
+    try:
+        dbapi_conn.ping()
+    except Exception as exc:
+        # The pool discards this connection and retries the checkout with a fresh one.
+        raise DisconnectionError(f"idle connection failed its ping: {type(exc).__name__}") from exc
 
 
 def _refuse_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, executemany: bool) -> None:
