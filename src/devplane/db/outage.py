@@ -20,6 +20,8 @@ from devplane.errors import DomainError
 RETRY_AFTER_SECONDS = 5
 # SQLite's own words for a database it cannot use right now (sqlite3.OperationalError texts).
 _SQLITE_AWAY = ("database is locked", "database table is locked", "unable to open", "disk i/o error", "readonly")
+# Where a raw network error must come from to mean the database (see _away).
+_DATABASE_CODE = ("/asyncpg/", "/sqlalchemy/", "/aiosqlite/", "/devplane/db/")
 _ASYNCPG_AWAY: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.PostgresConnectionError,  # includes CannotConnectNowError
     asyncpg.exceptions.ConnectionDoesNotExistError,
@@ -78,10 +80,25 @@ def _away(error: BaseException) -> bool:
         return any(marker in text for marker in _SQLITE_AWAY) or _is_postgres(error)
     if isinstance(error, _ASYNCPG_AWAY):
         return True
-    # Connecting: refused, reset or timed out (asyncpg raises these as they are).
-    return isinstance(error, (ConnectionError, TimeoutError, asyncio.TimeoutError)) or (
+    # Connecting: refused, reset or timed out. asyncpg raises these as they are and SQLAlchemy
+    # does not wrap them, so they count only when raised from the drivers' or the pool's code
+    # (an MCP upstream's refused connection is not the database being away).
+    network = isinstance(error, (ConnectionError, TimeoutError, asyncio.TimeoutError)) or (
         isinstance(error, OSError) and error.errno is not None
     )
+    return network and _raised_by_database_code(error)
+
+
+def _raised_by_database_code(error: BaseException) -> bool:
+    tb = error.__traceback__
+    for _ in range(200):  # bounded walk of the traceback's frames
+        if tb is None:
+            return False
+        filename = tb.tb_frame.f_code.co_filename
+        if any(part in filename for part in _DATABASE_CODE):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _is_postgres(error: BaseException) -> bool:
