@@ -39,7 +39,7 @@ async def db_tx(request: Request, state: State) -> AsyncIterator[Tx]:
     (a failed login's audit entry).
     """
     # Perf (issue 9): a request with a safe method reads in a deferred transaction, so on SQLite
-    # it does not queue on the write lock; see docs/decisions/0009-request-transactions.md.
+    # it does not queue on the write lock; see docs/decisions/0009-request-transactions-and-outages.md.
     async with state.db.request_session(write=request.method not in SAFE_METHODS) as tx:
         try:
             yield tx
@@ -78,6 +78,10 @@ def client_ip(request: Request, state: AppState) -> str:
     return request.client.host if request.client else ""
 
 
+# API key ids whose last-use stamp a read request is writing now (authenticate).
+_STAMPING: set[str] = set()
+
+
 @dataclass(frozen=True)
 class Auth:
     user: UserRow
@@ -97,11 +101,16 @@ async def authenticate(request: Request, tx: Transaction, state: State) -> Auth:
     if auth.touch_due(key, now):
         if tx.writer:
             await auth.touch(tx.store(ANONYMOUS), user, key, now)
-        else:
+        elif key.id not in _STAMPING:
             # A reader must not write (on SQLite it would have to upgrade its lock, which can
-            # fail under concurrent writers): the once-a-minute stamp takes a transaction of its own.
-            async with state.db.transaction() as stamp:
-                await auth.touch(stamp.store(ANONYMOUS), user, key, now)
+            # fail under concurrent writers): the once-a-minute stamp takes a transaction of its
+            # own, one per key at a time (concurrent requests with the key skip it).
+            _STAMPING.add(key.id)
+            try:
+                async with state.db.transaction() as stamp:
+                    await auth.touch(stamp.store(ANONYMOUS), user, key, now)
+            finally:
+                _STAMPING.discard(key.id)
     actor = Subject(user_id=user.id, roles=user.roles)
     request.state.actor_username = user.username
     return Auth(user=user, key=key, actor=actor)
