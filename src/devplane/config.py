@@ -91,6 +91,15 @@ class Settings(BaseSettings):
         60, ge=1, description="Requests per minute allowed per client address on each /oauth2/* endpoint."
     )
 
+    # --- database outage (issue 9) ---
+    database_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="Longest wait for the database (a pooled or new connection, SQLite's write lock); "
+        "past it a request answers 503 with Retry-After.",
+    )
+
     @field_validator("experiments", "external_token_encryption_keys", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

@@ -15,6 +15,7 @@ from devplane.sdk.errors import ValidationError
 
 # Routes that take no input and need no token: they cannot answer an envelope error.
 NO_ERRORS = {("GET", "/healthz"), ("GET", "/api/v2/buildinfo"), ("GET", "/api/v2/experiments")}
+NO_ERRORS |= {("GET", "/readyz")}  # issue 9: its only error is 503 (the database away)
 METHODS = {"get", "post", "put", "patch", "delete"}
 # OAuth2 protocol endpoints (issue 12) answer RFC 6749 error bodies, which OAuth clients parse,
 # instead of the envelope (still the envelope for their 404 while the provider is off).
@@ -120,7 +121,7 @@ async def test_every_body_is_documented_as_what_it_is(anon: Client) -> None:
 async def test_oauth2_callback_documents_its_html_pages(anon: Client) -> None:
     doc = await _doc(anon)
     responses = doc["paths"]["/api/experimental/mcp/servers/{server_id}/oauth2/callback"]["get"]["responses"]
-    assert set(responses) == {"200", "400", "401", "403", "404", "502"}
+    assert set(responses) == {"200", "400", "401", "403", "404", "502", "503"}
     html = {"text/html": {"schema": {"type": "string"}}}
     for code in ("200", "400", "401", "404", "502"):
         assert responses[code]["content"] == html, code

@@ -40,6 +40,7 @@ from devplane.db.sql_store import SqlStore
 from devplane.db.stack import crypt_stack
 from devplane.db.store import NON_QUERY_METHODS, Store
 from devplane.errors import DomainError, Forbidden, NotFound
+from tests.db.authz_auth_cases import AUTH_CASES
 from tests.db.authz_chat_cases import CHAT_ADMIN_CASES
 from tests.db.authz_mcp_cases import MCP_CASES
 from tests.db.authz_oauth2_cases import OAUTH2_CASES
@@ -191,6 +192,7 @@ CASES.update(MCP_CASES)
 # OAuth2 provider (issue 12)
 CASES.update(OAUTH2_CASES)
 CASES.update(CHAT_ADMIN_CASES)  # chat loop (issue 10)
+CASES.update(AUTH_CASES)  # issue 9
 
 
 def protocol_methods() -> set[str]:

@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from devplane import __version__
 from devplane.api import errors, openapi_extras
@@ -64,7 +64,7 @@ async def start(settings: Settings) -> AppState:
     if settings.uses_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     keyring = load_keyring(settings)
-    db = Database(settings.database_url, keyring)
+    db = Database(settings.database_url, keyring, timeout=settings.database_timeout_seconds)
     try:
         await db.migrate()
         await check_keys(db)
@@ -205,7 +205,31 @@ class DevplaneApp(FastAPI):
         if self.gateway_stack is not None and scope["type"] == "http" and scope["path"] == GATEWAY_PATH:
             await self.gateway_stack(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        await _keep_connection(super().__call__, scope, receive, send)
+
+
+async def _keep_connection(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Starlette answers an unexpected exception with our 500 envelope (api/errors.py) and then
+    re-raises it "for the server to log"; uvicorn, seeing an exception after a response began,
+    closes the connection without `Connection: close`, so a keep-alive client's next request
+    fails (issue 9). Once the answer is complete the exception is already logged and answered:
+    swallow it. An answer cut short still raises (the connection must then close)."""
+    complete = False
+
+    async def tracking_send(message: Message) -> None:
+        nonlocal complete
+        await send(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            complete = True
+
+    try:
+        await app(scope, receive, tracking_send)
+    except Exception:
+        if not complete:
+            raise
 
 
 def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:

@@ -3,6 +3,7 @@ stack for that identity (built by `Tx.store`, i.e. db/database.py and db/stack.p
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ from devplane.errors import Forbidden, Unauthorized
 from devplane.services import auth
 from devplane.services.context import RequestContext
 
+# Methods that must not change anything (RFC 9110 "safe"): their transaction is a reader.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def app_state(request: Request) -> AppState:
     state: AppState = request.app.state.devplane
@@ -34,7 +38,9 @@ async def db_tx(request: Request, state: State) -> AsyncIterator[Tx]:
     `request.state.commit_on_error` lets a route keep writes made before it fails on purpose
     (a failed login's audit entry).
     """
-    async with state.db.session() as tx:
+    # Perf (issue 9): a request with a safe method reads in a deferred transaction, so on SQLite
+    # it does not queue on the write lock; see docs/decisions/0009-request-transactions-and-outages.md.
+    async with state.db.request_session(write=request.method not in SAFE_METHODS) as tx:
         try:
             yield tx
         except BaseException:
@@ -80,6 +86,10 @@ def oauth2_token_refused() -> Unauthorized:
     )
 
 
+# API key ids whose last-use stamp a read request is writing now (authenticate).
+_STAMPING: set[str] = set()
+
+
 @dataclass(frozen=True)
 class Auth:
     user: UserRow
@@ -87,16 +97,30 @@ class Auth:
     actor: Subject
 
 
-async def authenticate(request: Request, tx: Transaction) -> Auth:
+async def authenticate(request: Request, tx: Transaction, state: State) -> Auth:
     token = extract_token(request)
     if token is None:
         raise Unauthorized(
             "You must be signed in.",
             detail=f"Send a token as 'Authorization: Bearer <token>' or the {auth.SESSION_HEADER} header.",
         )
-    user, key = await auth.authenticate(tx.store(ANONYMOUS), token)
+    user, key = await auth.check(tx.store(ANONYMOUS), token)
     if key.oauth2_app_id is not None:
         raise oauth2_token_refused()
+    now = dt.datetime.now(dt.UTC)
+    if auth.touch_due(key, now):
+        if tx.writer:
+            await auth.touch(tx.store(ANONYMOUS), user, key, now)
+        elif key.id not in _STAMPING:
+            # A reader must not write (on SQLite it would have to upgrade its lock, which can
+            # fail under concurrent writers): the once-a-minute stamp takes a transaction of its
+            # own, one per key at a time (concurrent requests with the key skip it).
+            _STAMPING.add(key.id)
+            try:
+                async with state.db.transaction() as stamp:
+                    await auth.touch(stamp.store(ANONYMOUS), user, key, now)
+            finally:
+                _STAMPING.discard(key.id)
     actor = Subject(user_id=user.id, roles=user.roles)
     request.state.actor_username = user.username
     return Auth(user=user, key=key, actor=actor)
@@ -110,7 +134,7 @@ async def authenticate_briefly(request: Request, state: State) -> Auth:
     outside (an OAuth2 provider) and so must hold no request transaction: on SQLite a writing
     transaction is the database's write lock. Such routes take `state.db`, never `Transaction`."""
     async with state.db.transaction() as tx:
-        return await authenticate(request, tx)
+        return await authenticate(request, tx, state)
 
 
 BriefAuth = Annotated[Auth, Depends(authenticate_briefly)]

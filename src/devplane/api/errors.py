@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from devplane.db import outage
 from devplane.errors import DomainError
 from devplane.sdk.errors import Response, ValidationError
 
@@ -27,6 +28,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": Response, "description": "Missing, invalid or expired token."},
     403: {"model": Response, "description": "Not allowed."},
     404: {"model": Response, "description": "Not found, or not visible to you."},
+    # Database away (issue 9): every route that needs it may answer this, with Retry-After.
+    503: {"model": Response, "description": "The database is unavailable; retry after `Retry-After` seconds."},
 }
 
 
@@ -117,6 +120,29 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        # The type only: exception text can carry SQL parameters or upstream bodies.
-        log.error("request.unhandled", error=type(exc).__name__, exc_info=exc)
-        return envelope(500, "An internal error occurred.", "The server logged the details; report the request id.")
+        return unexpected(exc)
+
+    # --- database away (issue 9) ---------------------------------------------------------------
+    # Handled here rather than only by the catch-all above: Starlette re-raises what reaches the
+    # catch-all after answering, and uvicorn then drops the keep-alive connection.
+    for kind in outage.EXCEPTION_TYPES:
+        app.add_exception_handler(kind, _database_or_unexpected)
+
+
+async def _database_or_unexpected(_: Request, exc: Exception) -> JSONResponse:
+    return unexpected(exc)
+
+
+def unexpected(exc: BaseException) -> JSONResponse:
+    """500, or 503 with Retry-After when the database is away (db/outage.py)."""
+    if outage.is_unavailable(exc):
+        log.warning("request.database_unavailable", error=type(exc).__name__)
+        return envelope(
+            503,
+            outage.DatabaseUnavailable.default_message,
+            "The database could not be reached in time.",
+            headers={"Retry-After": str(outage.RETRY_AFTER_SECONDS)},
+        )
+    # The type only: exception text can carry SQL parameters or upstream bodies.
+    log.error("request.unhandled", error=type(exc).__name__, exc_info=exc)
+    return envelope(500, "An internal error occurred.", "The server logged the details; report the request id.")

@@ -30,6 +30,7 @@ from devplane.db.rows import (
     UserRow,
 )
 from devplane.db.store import Store
+from devplane.errors import NotFound
 
 log = structlog.get_logger(__name__)
 
@@ -163,3 +164,10 @@ class AuthzStore(AuthzMCP, AuthzOAuth2, AuthzChatAdmin, AuthzChatTurns):
     # --- change events ---------------------------------------------------------------------
     async def publish_event(self, payload: dict[str, Any]) -> None:
         return await self._signed_in(self.inner.publish_event, payload)
+
+    # --- authentication (issue 9) ---------------------------------------------------------
+    async def get_api_key_with_user(self, key_id: str) -> tuple[APIKeyRow, UserRow]:
+        key, user = await self.inner.get_api_key_with_user(key_id)
+        if not (self.can(Action.READ, key.authz_object()) and self.can(Action.READ, user.authz_object())):
+            raise NotFound()
+        return key, user

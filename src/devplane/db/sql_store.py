@@ -376,3 +376,12 @@ class SqlStore(SqlMCPQueries, SqlToolCallQueries, SqlOAuth2Queries, SqlChatAdmin
         await self.session.connection()  # be inside the transaction whose commit delivers it
         # The round trip through JSON gives local subscribers exactly what PostgreSQL's would get.
         queue_after_commit(self.session.sync_session, json.loads(body))
+
+    # --- authentication (issue 9) ---------------------------------------------------------
+    async def get_api_key_with_user(self, key_id: str) -> tuple[APIKeyRow, UserRow]:
+        # Perf: one query by primary key with the join, instead of a get for each.
+        stmt = select(m.APIKey, m.User).join(m.User, m.User.id == m.APIKey.user_id).where(m.APIKey.id == key_id)
+        found = (await self.session.execute(stmt)).one_or_none()
+        if found is None:
+            raise NotFound("API key not found.")
+        return _key(found[0]), _user(found[1])

@@ -472,6 +472,11 @@ class Store(Protocol):
 
     async def pop_chat_queued_message(self, chat_id: uuid.UUID) -> ChatQueuedMessageRow | None:
         """Remove and return the oldest queued message, or None."""
+
+    # --- authentication (issue 9) ---------------------------------------------------------
+    async def get_api_key_with_user(self, key_id: str) -> tuple[APIKeyRow, UserRow]:
+        """A key and its user in one indexed query (every authenticated request makes it).
+        Raise NotFound when the key is missing."""
         ...
 
 

@@ -45,14 +45,35 @@ async def issue_key(
 
 
 async def authenticate(store: Store, token: str) -> tuple[UserRow, APIKeyRow]:
-    """Resolve a presented token to its user and key, or raise Unauthorized with the reason."""
+    """Resolve a presented token to its user and key, or raise Unauthorized with the reason;
+    stamps the key's last use (at most once a minute) in the same transaction."""
+    user, key = await check(store, token)
+    now = dt.datetime.now(dt.UTC)
+    if touch_due(key, now):
+        await touch(store, user, key, now)
+    return user, key
+
+
+def touch_due(key: APIKeyRow, now: dt.datetime) -> bool:
+    return now - key.last_used_at > LAST_USED_GRANULARITY
+
+
+async def touch(store: Store, user: UserRow, key: APIKeyRow, now: dt.datetime) -> None:
+    """Stamp the key's last use and the user's last sighting (a write)."""
+    system = store.as_system(reason="record API key use")
+    await system.update_api_key_last_used(key.id, now)
+    await system.update_user_last_seen(user.id, now)
+
+
+async def check(store: Store, token: str) -> tuple[UserRow, APIKeyRow]:
+    """`authenticate` without the write: reads only, so it fits a read-only transaction."""
     parts = tokens.split(token)
     if parts is None:
         raise Unauthorized("Invalid API key format.", detail="Expected a token like <10-char id>-<22-char secret>.")
     key_id, secret = parts
     system = store.as_system(reason="authenticate request")
     try:
-        key = await system.get_api_key_by_id(key_id)
+        key, user = await system.get_api_key_with_user(key_id)  # one indexed query
     except NotFound:
         raise Unauthorized("API key is invalid or has been revoked.") from None
     if not tokens.verify(secret, key.hashed_secret):
@@ -60,15 +81,8 @@ async def authenticate(store: Store, token: str) -> tuple[UserRow, APIKeyRow]:
     now = dt.datetime.now(dt.UTC)
     if key.expires_at <= now:
         raise Unauthorized("API key expired.", detail="Log in again or create a new API key.")
-    try:
-        user = await system.get_user_by_id(key.user_id)
-    except NotFound:
-        raise Unauthorized("API key is invalid or has been revoked.") from None
     if user.status != "active":
         raise Unauthorized("Your account is suspended. Contact an administrator.")
-    if now - key.last_used_at > LAST_USED_GRANULARITY:
-        await system.update_api_key_last_used(key.id, now)
-        await system.update_user_last_seen(user.id, now)
     return user, key
 
 

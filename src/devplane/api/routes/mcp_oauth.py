@@ -61,6 +61,10 @@ _CALLBACK_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     404: {**_HTML, "description": "HTML error page: unknown MCP server, or not visible to you."},
     502: {**_HTML, "description": "HTML error page: the provider did not exchange the code for a token."},
+    503: {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Response"}}},
+        "description": "The database is unavailable (the JSON error envelope, with Retry-After).",
+    },
 }
 
 
