@@ -15,10 +15,12 @@ class FormError:
     message: str
     detail: str = ""
     fields: dict[str, str] = field(default_factory=dict)
+    status: int = 400
 
 
 def from_domain(exc: DomainError) -> FormError:
-    return FormError(exc.message, exc.detail or "", {v.field: v.detail for v in exc.validations or []})
+    fields = {v.field: v.detail for v in exc.validations or []}
+    return FormError(exc.message, exc.detail or "", fields, exc.status_code)
 
 
 def from_validation(exc: ValidationError) -> FormError:

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from devplane.api.deps import State, Transaction, request_context
 from devplane.authz.authorizer import ANONYMOUS, Object, Subject
 from devplane.authz.policy import Action, Resource
+from devplane.db.database import Tx
 from devplane.db.rows import APIKeyRow, UserRow
 from devplane.db.store import Store
 from devplane.errors import Forbidden, Unauthorized
@@ -53,6 +54,12 @@ class Viewer:
     can_admin_users: bool
     can_read_audit: bool
     agents: bool  # the `agents` experiment: MCP servers, chats and connections exist only with it
+    tx: Tx
+
+    async def discard(self) -> None:
+        """Roll back a write the service refused, so the page can re-render with fresh reads (a
+        failed flush leaves the session unusable). The request's commit then commits nothing."""
+        await self.tx.rollback()
 
     @property
     def csrf(self) -> str:
@@ -109,6 +116,7 @@ async def page_viewer(request: Request, tx: Transaction, state: State) -> Viewer
         can_admin_users=users.can(store, Action.CREATE, Object(Resource.USER)),
         can_read_audit=users.can(store, Action.READ, Object(Resource.AUDIT_LOG)),
         agents="agents" in state.settings.enabled_experiments,
+        tx=tx,
     )
 
 

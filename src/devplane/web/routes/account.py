@@ -56,6 +56,7 @@ async def create_token(request: Request, viewer: PageViewer, state: State) -> Re
             max_lifetime=state.settings.max_api_key_lifetime_seconds,
         )
     except DomainError as exc:
+        await viewer.discard()
         error = from_domain(exc)
         if "lifetime_seconds" in error.fields:
             error.fields["lifetime_days"] = error.fields.pop("lifetime_seconds")

@@ -43,7 +43,7 @@ async def setup_page(request: Request, store: AnonStore) -> Response:
 
 
 @router.post("/setup")
-async def setup_submit(request: Request, store: AnonStore, ctx: AnonCtx, state: State) -> Response:
+async def setup_submit(request: Request, tx: Transaction, store: AnonStore, ctx: AnonCtx, state: State) -> Response:
     _check_origin(request, state)
     if await users.first_user_exists(store):
         return _see_other("/login")
@@ -57,6 +57,7 @@ async def setup_submit(request: Request, store: AnonStore, ctx: AnonCtx, state: 
     except ValidationError as exc:
         error = from_validation(exc)
     except DomainError as exc:
+        await tx.rollback()
         error = from_domain(exc)
     else:
         return _see_other("/login")

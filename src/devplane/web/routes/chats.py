@@ -80,6 +80,7 @@ async def create(request: Request, viewer: PageViewer) -> Response:
         row = await chats.create(viewer.store, viewer.user.id, body)
     except (ValidationError, DomainError) as exc:
         error: FormError = from_validation(exc) if isinstance(exc, ValidationError) else from_domain(exc)
+        await viewer.discard()
         rows = await viewer.store.list_chats_by_owner(viewer.user.id)
         return render(
             request,

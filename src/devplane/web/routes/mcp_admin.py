@@ -67,7 +67,7 @@ def _form(request: Request, viewer: Viewer, config: MCPServerConfig | None, **ex
         request,
         "mcp_form.html",
         viewer,
-        status=400 if error else 200,
+        status=error.status if error else 200,
         config=config,
         v=mcp_form.shown(config, form),
         availability=mcp_form.AVAILABILITY,
@@ -94,6 +94,7 @@ async def create(request: Request, viewer: PageViewer) -> Response:
     except ValidationError as exc:
         return _form(request, viewer, None, posted=form, form_error=from_validation(exc))
     except DomainError as exc:
+        await viewer.discard()
         return _form(request, viewer, None, posted=form, form_error=from_domain(exc))
     return RedirectResponse(f"/admin/mcp-servers/{row.id}?saved=1", status_code=303)
 
@@ -117,6 +118,7 @@ async def update(request: Request, config_id: uuid.UUID, viewer: PageViewer) -> 
     except DomainError as exc:
         if exc.status_code == 404:
             raise
+        await viewer.discard()
         return _form(request, viewer, config, posted=form, form_error=from_domain(exc))
     return RedirectResponse(f"/admin/mcp-servers/{config_id}?saved=1", status_code=303)
 

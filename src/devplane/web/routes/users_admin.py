@@ -32,7 +32,7 @@ async def _page(
         request,
         "users.html",
         viewer,
-        status=400 if error else 200,
+        status=error.status if error else 200,
         users=rows,
         roles=ROLES,
         errors=error.fields if error else {},
@@ -67,6 +67,7 @@ async def create(request: Request, viewer: PageViewer) -> Response:
     except ValidationError as exc:
         return await _page(request, viewer, from_validation(exc), values)
     except DomainError as exc:
+        await viewer.discard()
         return await _page(request, viewer, from_domain(exc), values)
     return RedirectResponse("/admin/users", status_code=303)
 
