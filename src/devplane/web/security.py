@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -47,16 +48,28 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def origin_allowed(origin: str | None, access_url: str, host: str | None) -> bool:
-    """A browser sends Origin on every unsafe request; it must be devplane's (the access URL's,
-    or the Host the request came to, for a server reached by another name). No Origin at all
-    is a non-browser client, which the token check alone covers."""
+def origin_allowed(origin: str | None, access_url: str, host: str | None, fetch_site: str | None = None) -> bool:
+    """A browser's unsafe request must come from devplane's own pages.
+
+    `Sec-Fetch-Site` (sent by every current browser, not settable by a page) must say
+    same-origin when present. `Origin` must be the access URL's or the Host's origin; under our
+    `Referrer-Policy: no-referrer` browsers send `Origin: null` on same-origin form posts (Fetch
+    standard), which counts only with `Sec-Fetch-Site: same-origin`. No header at all is a
+    non-browser client, which the CSRF token alone covers."""
+    if fetch_site is not None and fetch_site.lower() not in ("same-origin", "none"):
+        return False
     if origin is None:
         return True
     origin = origin.lower()
+    if origin == "null":
+        return fetch_site is not None and fetch_site.lower() == "same-origin"
     if origin == origin_of(access_url):
         return True
     return host is not None and origin in (f"http://{host}".lower(), f"https://{host}".lower())
+
+
+def request_origin_allowed(headers: Mapping[str, str], access_url: str) -> bool:
+    return origin_allowed(headers.get("origin"), access_url, headers.get("host"), headers.get("sec-fetch-site"))
 
 
 def _cookie(headers: dict[bytes, bytes]) -> str | None:
@@ -110,11 +123,8 @@ class BrowserSecurityMiddleware:
         cookie = _cookie(headers)
         if cookie is None:
             return None
-        origin = headers.get(b"origin")
-        host = headers.get(b"host")
-        if not origin_allowed(
-            origin.decode("latin-1") if origin else None, self.access_url, host.decode("latin-1") if host else None
-        ):
+        text = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in headers.items()}
+        if not request_origin_allowed(text, self.access_url):
             return "The request's Origin is not this site."
         presented = headers.get(CSRF_HEADER.lower().encode(), b"").decode("latin-1")
         if not presented or not csrf_valid(cookie, presented):

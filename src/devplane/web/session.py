@@ -76,7 +76,7 @@ def _session_token(request: Request) -> str:
 async def _check_csrf(request: Request, token: str, settings_access_url: str) -> None:
     if request.method not in security.UNSAFE:
         return
-    if not security.origin_allowed(request.headers.get("origin"), settings_access_url, request.headers.get("host")):
+    if not security.request_origin_allowed(request.headers, settings_access_url):
         raise Forbidden("The request's Origin is not this site.")
     presented = request.headers.get(security.CSRF_HEADER, "")
     if not presented:

@@ -24,9 +24,7 @@ def _see_other(url: str) -> RedirectResponse:
 
 def _check_origin(request: Request, state: State) -> None:
     # Signed-out forms have no session to derive a token from; Origin guards them (login CSRF).
-    if not security.origin_allowed(
-        request.headers.get("origin"), state.settings.effective_access_url, request.headers.get("host")
-    ):
+    if not security.request_origin_allowed(request.headers, state.settings.effective_access_url):
         raise Forbidden("The request's Origin is not this site.")
 
 
