@@ -64,8 +64,8 @@ def test_create_edit_test_disable_delete_a_server(page: Any, server: DevplaneSer
         page.goto(server.url + "/admin/mcp-servers")
         row = page.get_by_role("row").filter(has_text="Upstream tools 2")
         row.get_by_text("Connected").wait_for()  # live health, as text
-        row.get_by_role("button", name="Disable").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            row.get_by_role("button", name="Disable").click()
         assert "Disabled" in page.get_by_role("row").filter(has_text="Upstream tools 2").inner_text()
         page.get_by_role("link", name="Upstream tools 2").click()
         page.get_by_role("button", name="Delete this server").click()
@@ -118,8 +118,8 @@ def test_token_create_copy_and_revoke(page: Any, server: DevplaneServer) -> None
     key_id = value.split("-")[0]
     row = page.get_by_role("row").filter(has_text=key_id)
     row.get_by_role("button", name="Revoke").click()
-    page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
     assert page.get_by_text(key_id).count() == 0
     page.goto(server.url + "/admin/audit?resource_type=api_key")
     assert page.get_by_role("cell", name="delete", exact=True).count() >= 1
@@ -170,8 +170,8 @@ def test_oauth2_connect_in_a_popup_and_forged_messages_ignored(page: Any, server
         opened.value.wait_for_event("close")
         page.locator(f'[data-server-row="{real["id"]}"]').get_by_text("Connected").wait_for()
         assert page.locator(f'[data-server-row="{real["id"]}"]').get_by_role("button", name="Disconnect").count() == 1
-        page.locator(f'[data-server-row="{real["id"]}"]').get_by_role("button", name="Disconnect").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.locator(f'[data-server-row="{real["id"]}"]').get_by_role("button", name="Disconnect").click()
         page.locator(f'[data-server-row="{real["id"]}"]').get_by_role("button", name="Connect").wait_for()
 
 
@@ -203,6 +203,6 @@ def test_keyboard_alone_creates_a_server_and_revokes_a_token(page: Any, server: 
     page.keyboard.press("Enter")
     assert page.get_by_role("dialog").is_visible()
     tab_to(page, f"#revoke-{key_id} button[type=submit]")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert page.get_by_text(key_id).count() == 0

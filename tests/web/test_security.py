@@ -181,3 +181,23 @@ async def test_api_docs_use_local_swagger_only(app_transport: httpx.ASGITranspor
     srcs = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert srcs
     assert all(s.startswith("/static/v/") or s == "data:," for s in srcs), srcs
+
+
+@pytest.mark.parametrize(
+    ("origin", "fetch_site", "allowed"),
+    [
+        ("http://devplane.test", None, True),
+        ("http://devplane.test", "same-origin", True),
+        ("http://devplane.test", "cross-site", False),
+        ("null", "same-origin", True),  # no-referrer makes browsers send Origin: null on our own posts
+        ("null", None, False),
+        ("null", "cross-site", False),
+        ("https://evil.example", "same-origin", False),
+        (None, None, True),  # not a browser: the CSRF token alone decides
+        (None, "same-site", False),
+    ],
+)
+def test_origin_rules(origin: str | None, fetch_site: str | None, allowed: bool) -> None:
+    from devplane.web.security import origin_allowed
+
+    assert origin_allowed(origin, "http://devplane.test", "devplane.test", fetch_site) is allowed
