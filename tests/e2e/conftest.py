@@ -122,9 +122,11 @@ def devplane_server() -> Iterator[DevplaneServer]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the sync Playwright API keeps its event loop marked running in
+# this thread while it is open, which would break every async test collected after tests/e2e.
+@pytest.fixture(scope="package")
 def server() -> Iterator[DevplaneServer]:
-    """One server for the session, with the owner already created (setup has its own server)."""
+    """One server for the browser tests, with the owner already created (setup has its own server)."""
     chromium_path()
     with devplane_server() as srv:
         response = httpx.post(
@@ -135,7 +137,7 @@ def server() -> Iterator[DevplaneServer]:
         yield srv
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

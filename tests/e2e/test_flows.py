@@ -8,21 +8,11 @@ import re
 from typing import Any
 
 from tests.e2e.conftest import DevplaneServer, assert_accessible, sign_in
+from tests.e2e.flows import tab_to
 from tests.e2e.helpers import api, create_member, create_server
 from tests.factories import MEMBER_PASSWORD
 from tests.fixtures.mcp_servers import UpstreamMCPServer
 from tests.fixtures.oauth_server import OAuthServer
-
-MAX_TABS = 80
-
-
-def tab_to(page: Any, selector: str) -> None:
-    """Press Tab until `selector` has focus (bounded), as a keyboard user would."""
-    for _ in range(MAX_TABS):
-        page.keyboard.press("Tab")
-        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
-            return
-    raise AssertionError(f"Tab never reached {selector}")
 
 
 def test_first_tab_reaches_skip_to_content(page: Any, server: DevplaneServer) -> None:
