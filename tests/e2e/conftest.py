@@ -214,5 +214,5 @@ def sign_in(
     page.goto(f"{base}/login" + (f"?next={next_path}" if next_path else ""))
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()

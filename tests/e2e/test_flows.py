@@ -49,15 +49,16 @@ def test_create_edit_test_disable_delete_a_server(page: Any, server: DevplaneSer
         assert "Allowed" in result.inner_text()
         assert_accessible(page)
         page.get_by_label("Display name").fill("Upstream tools 2")
-        page.get_by_role("button", name="Save").click()
-        page.wait_for_url(re.compile(r".*\?saved=1"))
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save").click()
         page.goto(server.url + "/admin/mcp-servers")
         row = page.get_by_role("row").filter(has_text="Upstream tools 2")
         row.get_by_text("Connected").wait_for()  # live health, as text
         with page.expect_navigation():
             row.get_by_role("button", name="Disable").click()
         assert "Disabled" in page.get_by_role("row").filter(has_text="Upstream tools 2").inner_text()
-        page.get_by_role("link", name="Upstream tools 2").click()
+        with page.expect_navigation():  # waits for "load": app.js (deferred) has run
+            page.get_by_role("link", name="Upstream tools 2").click()
         page.get_by_role("button", name="Delete this server").click()
         dialog = page.get_by_role("dialog")
         assert dialog.is_visible()
@@ -97,7 +98,8 @@ def test_token_create_copy_and_revoke(page: Any, server: DevplaneServer) -> None
     sign_in(page, server.url)
     page.goto(server.url + "/account/tokens")
     page.get_by_label("Name").fill("ci-box")
-    page.get_by_role("button", name="Create token").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Create token").click()
     value = page.locator("#new-token-value").input_value()
     assert re.fullmatch(r"[A-Za-z0-9]{10}-[A-Za-z0-9]{22}", value)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])

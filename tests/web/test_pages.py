@@ -52,7 +52,8 @@ async def test_setup_only_while_there_is_no_user(app_transport: httpx.ASGITransp
         )
         assert again.headers["location"] == "/login"
         signed = await http.post("/login", data={"email": "root@example.com", "password": "Root-pass-1234"})
-        assert signed.headers["location"] == "/chats"
+        assert signed.headers["location"] == "/"
+        assert (await http.get("/")).headers["location"] == "/chats"  # the agents experiment is on
         chats = await http.get("/chats")
         assert chats.status_code == 200
         csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', chats.text)

@@ -75,12 +75,12 @@ async def test_signed_out_page_redirects_to_login_with_next(owner: Client, app_t
     ("given", "expected"),
     [
         ("/admin/audit?page=2", "/admin/audit?page=2"),
-        ("//evil.example/", "/chats"),
-        ("/\\evil.example", "/chats"),
-        ("https://evil.example/", "/chats"),
-        ("javascript:alert(1)", "/chats"),
-        ("/x\r\nSet-Cookie: a=b", "/chats"),
-        ("", "/chats"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/x\r\nSet-Cookie: a=b", "/"),
+        ("", "/"),
     ],
 )
 def test_next_is_same_origin_relative_only(given: str, expected: str) -> None:
@@ -91,7 +91,7 @@ async def test_login_follows_a_safe_next_only(owner: Client, app_transport: http
     from tests.factories import OWNER_EMAIL, OWNER_PASSWORD
 
     async with httpx.AsyncClient(transport=app_transport, base_url="http://devplane.test") as http:
-        for given, expected in (("/admin/users", "/admin/users"), ("//evil.example/x", "/chats")):
+        for given, expected in (("/admin/users", "/admin/users"), ("//evil.example/x", "/")):
             response = await http.post("/login", data={"email": OWNER_EMAIL, "password": OWNER_PASSWORD, "next": given})
             assert response.status_code == 303
             assert response.headers["location"] == expected

@@ -46,7 +46,7 @@ async def read_multi(request: Request, name: str) -> list[str]:
 def safe_next(value: str | None) -> str:
     """Only a same-origin relative path: `/x`, never `//host`, `/\\host` or a scheme (no open redirect)."""
     if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
-        return "/chats"
+        return "/"
     if any(c in value for c in "\r\n\t\\") or ":" in value.split("?", 1)[0]:
-        return "/chats"
+        return "/"
     return value

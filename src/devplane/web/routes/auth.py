@@ -29,8 +29,9 @@ def _check_origin(request: Request, state: State) -> None:
 
 
 @router.get("/")
-async def home(request: Request) -> Response:
-    return _see_other("/chats")
+async def home(state: State) -> Response:
+    # Chats exist only with the `agents` experiment; without it the account page is home.
+    return _see_other("/chats" if "agents" in state.settings.enabled_experiments else "/account/tokens")
 
 
 @router.get("/setup")
