@@ -54,6 +54,7 @@ from devplane.services import events
 from devplane.services.keys import check_keys, load_keyring
 from devplane.services.oauth2_urls import canonical_resource
 from devplane.services.ratelimit import RateLimiter
+from devplane.web import app as web_app
 
 log = structlog.get_logger(__name__)
 GATEWAY_PATH = "/api/experimental/mcp/gateway"
@@ -256,7 +257,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         version=__version__,
         summary="Self-hosted control plane for development workspaces and AI agents.",
         openapi_url="/api/v2/openapi.json",
-        docs_url="/api/v2/docs",
+        docs_url=None,  # served by devplane.web from pinned local files (no CDN)
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -278,5 +279,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     app.router.routes.append(Route(GATEWAY_PATH, gateway, include_in_schema=False))  # for prefixed paths
     app.gateway_stack = RequestContextMiddleware(BodyLimitMiddleware(gateway, max_bytes=settings.max_body_bytes))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # --- web UI (issue 11): pages, static files, /api/v2/docs, browser security (CSP, CSRF) ---
+    web_app.install(app, settings)
     app.add_middleware(RequestContextMiddleware)
     return app

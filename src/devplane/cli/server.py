@@ -83,6 +83,7 @@ async def _serve(settings: Settings) -> None:
     typer.echo(f"devplane is listening on http://{settings.http_address} (access URL {url})", err=True)
     typer.echo(f"Database: {'SQLite in ' + str(settings.data_dir) if settings.uses_sqlite else 'PostgreSQL'}", err=True)
     typer.echo(f"API docs: {url}/api/v2/docs", err=True)
+    typer.echo(f"Web UI: {url}/ (a new deployment opens the first-user set-up page)", err=True)  # issue 11
     typer.echo(f"Create the first user and log in:  devplane login {url}", err=True)
     typer.echo(
         f"  (or: curl -X POST {url}/api/v2/users/first -H 'Content-Type: application/json' "
