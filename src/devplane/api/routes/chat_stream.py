@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from devplane.api.deps import CachedIdentity, State, require_experiment
@@ -37,7 +37,19 @@ async def stream(
     me: CachedIdentity,
     state: State,
     last_event_id: Annotated[str | None, Header(description="Resume after this event id.")] = None,
+    after: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=2**31 - 1,
+            description="Start after the committed message with this seq (what a page already shows); "
+            "for clients such as a browser's EventSource that cannot set Last-Event-ID on the first "
+            "request. Last-Event-ID, when sent, wins.",
+        ),
+    ] = None,
 ) -> Any:
+    if last_event_id is None and after is not None:
+        last_event_id = str(after)
     await mcp_runtime.read_chat(state.db, me.actor, chat_id)  # 404 for a chat you cannot read
     hub: ChatHub = state.extras["chat_hub"]
 

@@ -107,7 +107,9 @@ async def chat_page(request: Request, chat_id: uuid.UUID, viewer: PageViewer) ->
         chat=chat,
         messages=messages,
         picker=await _picker(viewer, chat),
-        stream_url=f"/api/experimental/chats/{chat.id}/stream",
+        # Only what the page does not show yet: the stream would otherwise replay every committed
+        # message, and each `message` event reloads the page.
+        stream_url=f"/api/experimental/chats/{chat.id}/stream?after={max((m.seq for m in messages), default=0)}",
         stream_events=STREAM_EVENTS,
         errors={},
         form_error=None,
