@@ -26,7 +26,7 @@ from devplane.sdk.mcp import CreateMCPServerConfigRequest
 from tests.chat.provider_helpers import WIRES, endpoint, serve
 from tests.chat.test_stream import collect, http_url  # noqa: F401 - http_url is a fixture used here
 from tests.fixtures.mcp_servers import UpstreamMCPServer
-from tests.fixtures.model_server import FakeEndpoint, FakeModelServer, HttpError, Reply, ToolUse
+from tests.fixtures.model_server import FakeEndpoint, FakeModelServer, HttpError, Reply, StreamError, ToolUse
 
 pytestmark = pytest.mark.parametrize("wire", WIRES)
 
@@ -312,3 +312,41 @@ async def test_interrupt_during_the_stream_keeps_the_partial_answer(wired: Wired
     assert said(answer) == streamed
     # The SDK's HTTP stream was closed, not left hanging on the provider.
     assert await asyncio.to_thread(wired.model.wait_client_closed, 5.0)
+
+
+def set_silence(wired: Wired, seconds: float) -> None:
+    runner = wired.worker.runner
+    runner.settings = type(runner.settings)(**{**runner.settings.__dict__, "silence_seconds": seconds})
+
+
+@pytest.mark.parametrize(
+    ("first", "kind"),
+    [
+        (Reply(text="never finished", text_parts=3, stall_after=(2, 30.0)), "stream_silence_timeout"),
+        (Reply(text="cut short", text_parts=3, error_after=(2, StreamError())), "overloaded"),
+        (Reply(text="no ending", text_parts=3, truncate=True), "connection"),
+    ],
+    ids=["silent-stream", "in-stream-error", "truncated-stream"],
+)
+async def test_broken_streams_are_retried(wired: Wired, first: Reply, kind: str) -> None:
+    set_silence(wired, 0.5)
+    wired.model.enqueue(first, Reply(text="second try"))
+    chat = await wired.chat()
+    await wired.send(chat.id, "hi")
+    done = await wired.settle(chat.id)
+    assert (done.status, done.last_error) == ("waiting", None)
+    assert said((await wired.owner.chat_messages(chat.id))[-1]) == "second try"  # the partial was dropped
+    assert [e["retry"]["kind"] for e in wired.kinds("retry")] == [kind]
+    assert len(wired.model.requests) == 2
+
+
+async def test_overloaded_five_times_ends_in_error(wired: Wired) -> None:
+    wired.model.enqueue(*[HttpError(529 if wired.model.wire == "anthropic" else 503) for _ in range(6)])
+    chat = await wired.chat()
+    await wired.send(chat.id, "hi")
+    done = await wired.settle(chat.id)
+    assert done.status == "error"
+    assert done.last_error is not None
+    assert done.last_error.retryable is True
+    assert len(wired.model.requests) == 5
+    assert [e["retry"]["attempt"] for e in wired.kinds("retry")] == [1, 2, 3, 4]
