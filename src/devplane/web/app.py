@@ -28,8 +28,15 @@ ROUTERS = (
 )
 
 
+# Machine endpoints outside /api keep the JSON envelope (or their own protocol's error bodies):
+# OAuth2 and its metadata documents, and the probes. Everything else is a page.
+_MACHINE_PREFIXES = ("/api/", "/.well-known/", "/oauth2/")
+_MACHINE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
 def _is_page(request: Request) -> bool:
-    return not request.url.path.startswith("/api/")
+    path = request.url.path
+    return not path.startswith(_MACHINE_PREFIXES) and path not in _MACHINE_PATHS
 
 
 def install(app: FastAPI, settings: Settings) -> None:
