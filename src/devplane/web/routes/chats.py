@@ -106,6 +106,8 @@ async def chat_page(request: Request, chat_id: uuid.UUID, viewer: PageViewer) ->
         viewer,
         chat=chat,
         messages=messages,
+        # A tool call's result is stored in the next (tool) message; the call's block shows both.
+        results={p.get("tool_call_id"): p for m in messages for p in m.content if p.get("type") == "tool-result"},
         picker=await _picker(viewer, chat),
         # Only what the page does not show yet: the stream would otherwise replay every committed
         # message, and each `message` event reloads the page.

@@ -86,18 +86,35 @@
       var data = JSON.parse(e.data);
       live.setAttribute("aria-busy", "true");
       if (stop) stop.disabled = false;
-      var text = (data.part && data.part.text) || data.text || "";
+      // ChatStreamEvent: {"type": "message_part", "message_part": {"role": ..., "part": {...}}}.
+      var part = (data.message_part && data.message_part.part) || {};
+      var text = part.type === "text" ? part.text || "" : "";
       live.appendChild(document.createTextNode(text));
     });
+    // Committed messages are shown by reloading the page, once per turn: reloading on every
+    // `message` event would reload up to three times a tool step and race the user's typing.
+    // The event carries ChatStreamEvent.status = {status, last_error}.
+    var busy = false;
+    var dirty = false;
+    function reloadIfSettled() {
+      if (dirty && !busy) {
+        dirty = false;
+        announce.textContent = "Response complete.";
+        window.location.reload();
+      }
+    }
     source.addEventListener("message", function () {
-      live.setAttribute("aria-busy", "false");
-      if (stop) stop.disabled = true;
-      announce.textContent = "Response complete.";
-      window.location.reload();
+      dirty = true;
+      // A message with no turn around it (another tab's edit): reload unless a status follows.
+      if (!busy) window.setTimeout(reloadIfSettled, 1000);
     });
     source.addEventListener("status", function (e) {
       var data = JSON.parse(e.data);
-      if (stop) stop.disabled = !(data.status === "running" || data.status === "pending");
+      var status = data.status && data.status.status;
+      busy = status === "running" || status === "pending";
+      live.setAttribute("aria-busy", busy ? "true" : "false");
+      if (stop) stop.disabled = !busy;
+      reloadIfSettled();
     });
     if (stop) {
       stop.addEventListener("click", function () {
