@@ -8,9 +8,9 @@ from fastapi import status as http
 from devplane.api import convert
 from devplane.api.deps import Ctx, CurrentAuth, State, UserStore
 from devplane.api.errors import ERROR_RESPONSES
-from devplane.errors import BadRequest, FieldError, NotFound
+from devplane.errors import NotFound
 from devplane.sdk.users import APIKey, CreateAPIKeyRequest, CreateAPIKeyResponse
-from devplane.services import audit, auth, users
+from devplane.services import api_keys, audit, auth, users
 
 router = APIRouter(prefix="/api/v2/users/{user}/keys", tags=["API keys"], responses=ERROR_RESPONSES)
 
@@ -20,25 +20,13 @@ async def create_key(
     user: str, body: CreateAPIKeyRequest, store: UserStore, ctx: Ctx, current: CurrentAuth, state: State
 ) -> CreateAPIKeyResponse:
     owner = await users.resolve(store, current.user.id, user)
-    lifetime = body.lifetime_seconds or auth.DEFAULT_API_KEY_LIFETIME
-    limit = state.settings.max_api_key_lifetime_seconds
-    if lifetime > limit:
-        raise BadRequest(
-            "Lifetime too long.",
-            validations=[FieldError("lifetime_seconds", f"At most {limit} seconds on this deployment.")],
-        )
-    token, row = await auth.issue_key(
-        store, owner.id, login_type=auth.LOGIN_TYPE_TOKEN, lifetime_seconds=lifetime, name=body.name
-    )
-    await audit.record(
+    token, _ = await api_keys.create(
         store,
         ctx,
-        action="create",
-        resource_type="api_key",
-        resource_id=row.id,
-        target=owner.username,
-        status_code=201,
-        changes=audit.diff(None, {"name": row.name, "lifetime_seconds": row.lifetime_seconds}),
+        owner,
+        name=body.name,
+        lifetime_seconds=body.lifetime_seconds or auth.DEFAULT_API_KEY_LIFETIME,
+        max_lifetime=state.settings.max_api_key_lifetime_seconds,
     )
     return CreateAPIKeyResponse(key=token)
 
