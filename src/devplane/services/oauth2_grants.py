@@ -171,18 +171,8 @@ async def exchange_code(
     if not oauth2_secrets.verify(parsed.secret, row.hashed_secret) or row.app_id != app.id:
         raise _invalid_grant("The authorization code is invalid.")
     if not first_use:
-        revoked = await system.delete_oauth2_provider_app_token_family(row.id)
-        await audit.record(
-            store,
-            ctx,
-            action="revoke",
-            resource_type="oauth2_provider_app",
-            resource_id=app.id,
-            target="authorization code reused",
-            status_code=400,
-            user_id=row.user_id,
-            username="",
-            changes=audit.diff(None, {"code_id": str(row.id), "tokens_revoked": revoked}),
+        await _revoke_family(
+            store, ctx, app, row.id, row.user_id, target="authorization code reused", family_key="code_id"
         )
         raise _invalid_grant("The authorization code was already used; the tokens it issued are revoked.")
     if row.expires_at <= now:
@@ -225,18 +215,8 @@ async def refresh(
         # Already rotated: a concurrent refresh within the grace window is fine; later, a replay.
         rotated_at = row.rotated_at or now
         if now - rotated_at > dt.timedelta(seconds=ROTATION_GRACE_SECONDS):
-            revoked = await system.delete_oauth2_provider_app_token_family(row.family_id)
-            await audit.record(
-                store,
-                ctx,
-                action="revoke",
-                resource_type="oauth2_provider_app",
-                resource_id=app.id,
-                target="refresh token replayed",
-                status_code=400,
-                user_id=row.user_id,
-                username="",
-                changes=audit.diff(None, {"family_id": str(row.family_id), "tokens_revoked": revoked}),
+            await _revoke_family(
+                store, ctx, app, row.family_id, row.user_id, target="refresh token replayed", family_key="family_id"
             )
             raise _invalid_grant("The refresh token was already used; its token family is revoked.")
     await _active_user(system, row.user_id)
@@ -284,4 +264,31 @@ async def _audit_revoke(
         user_id=user_id,
         username="",
         changes=audit.diff(None, changes),
+    )
+
+
+async def _revoke_family(
+    store: Store,
+    ctx: RequestContext,
+    app: OAuth2ProviderAppRow,
+    family_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    target: str,
+    family_key: str,
+) -> None:
+    """Revoke every token of a rotation family (a code's, or a refresh token's) and audit why."""
+    system = store.as_system(reason="revoke a replayed OAuth2 grant")
+    revoked = await system.delete_oauth2_provider_app_token_family(family_id)
+    await audit.record(
+        store,
+        ctx,
+        action="revoke",
+        resource_type="oauth2_provider_app",
+        resource_id=app.id,
+        target=target,
+        status_code=400,
+        user_id=user_id,
+        username="",
+        changes=audit.diff(None, {family_key: str(family_id), "tokens_revoked": revoked}),
     )
