@@ -1,0 +1,21 @@
+"""Workspaces, agents, apps, connection logs (issue 13).
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-02
+"""
+
+from __future__ import annotations
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # placeholder: filled in by the change that brings these tables
+
+
+def downgrade() -> None:
+    pass
