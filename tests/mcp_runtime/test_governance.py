@@ -153,7 +153,7 @@ async def test_admin_checks_a_servers_raw_tools_and_filters(farm: Farm, live: Li
     response = await _server_tools(admin, config.id)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["server"]["status"] == "connected"
+    assert body["server"]["status"] == "connected", body["server"]
     allowed = {t["name"]: t["allowed"] for t in body["tools"]}
     assert allowed == {name: name in ("list_users", "echo") for name in allowed}
     assert body["server"]["tool_count"] == 2
